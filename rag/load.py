@@ -1,0 +1,92 @@
+"""Path → Document: extract by format, clean, read metadata, hash.
+
+The only module of the ingest path that touches the disk (through
+`rag.extract`); cleaning and metadata are pure (`rag.clean`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from .clean import clean_report
+from .errors import LoadError
+from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
+from .types import Document, DocumentMeta
+
+__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for"]
+
+log = logging.getLogger(__name__)
+
+
+def doc_id_for(text: str) -> str:
+    """Content hash of the cleaned text: the same report always gets the same id.
+
+    >>> doc_id_for("报告")
+    '8d1e4b4ac3bb1aa9'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_document(path: Path | str, max_bytes: int = 20 * 2**20) -> Document:
+    """Load one report; raises LoadError naming the file and the reason."""
+    path = Path(path)
+    return document_from_extracted(extract(path, max_bytes=max_bytes), source=path.name, path=str(path))
+
+
+def load_bytes(data: bytes, filename: str, max_bytes: int = 20 * 2**20) -> Document:
+    """Load an uploaded report from memory; `filename` chooses the format."""
+    return document_from_extracted(extract_bytes(data, filename, max_bytes=max_bytes), source=filename, path=filename)
+
+
+def document_from_extracted(extracted: Extracted, source: str, path: str) -> Document:
+    cleaned = clean_report(extracted.text, title_hint=extracted.title, published_hint=extracted.published)
+    if not cleaned.text.strip():
+        raise LoadError(path, "no report text left after removing page noise")
+    title = cleaned.title or Path(source).stem
+    meta = DocumentMeta(
+        publisher=cleaned.publisher,
+        published=cleaned.published,
+        year=cleaned.year,
+        place=cleaned.place,
+        format=extracted.format,
+        encoding=extracted.encoding,
+    )
+    return Document(doc_id=doc_id_for(cleaned.text), title=title, text=cleaned.text, source=source, meta=meta)
+
+
+def load_documents(paths: Sequence[Path | str]) -> tuple[list[Document], list[LoadError]]:
+    """Load files and folders (recursively, supported types only, sorted).
+
+    A file that cannot be read is reported, not fatal: the rest still load.
+    """
+    documents: list[Document] = []
+    errors: list[LoadError] = []
+    for path in _expand(paths, errors):
+        try:
+            documents.append(load_document(path))
+        except LoadError as exc:
+            log.warning("skipping %s", exc)
+            errors.append(exc)
+    return documents, errors
+
+
+def _expand(paths: Sequence[Path | str], errors: list[LoadError]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or p.name.startswith("."):
+                    continue
+                if p.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(p)
+                else:
+                    errors.append(LoadError(str(p), f"unsupported file type {p.suffix or '(none)'!r}"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(LoadError(str(path), "no such file or folder"))
+    return files

@@ -1,0 +1,152 @@
+"""Chinese official-document heading grammar → section paths.
+
+Pure functions over cleaned text (full-width punctuation already half-width).
+Recognised, outermost first: Markdown `#`, 第X章, 第X节, 第X条, 一、, (一),
+1. / 1、, (1), ①, and paragraph-initial 一是/二是…. Nesting follows that
+order: a heading closes every open heading of the same or a deeper kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+__all__ = ["HeadingKind", "Heading", "Section", "find_headings", "split_sections"]
+
+MAX_HEADING_CHARS = 60
+
+_CN_NUM = "一二三四五六七八九十百零〇两"
+
+
+class HeadingKind(IntEnum):
+    """Heading styles; the value orders nesting (smaller = outer)."""
+
+    MD1 = 1
+    MD2 = 2
+    MD3 = 3
+    MD4 = 4
+    MD5 = 5
+    MD6 = 6
+    CHAPTER = 10  # 第一章
+    PART = 11  # 第一节
+    ARTICLE = 12  # 第一条
+    CN_ENUM = 13  # 一、
+    PAREN_CN = 14  # (一)
+    ARABIC = 15  # 1. / 1、
+    PAREN_ARABIC = 16  # (1)
+    CIRCLED = 17  # ①
+    ORDINAL_IS = 18  # 一是
+
+
+_MARKERS: tuple[tuple[HeadingKind, re.Pattern[str]], ...] = (
+    (HeadingKind.CHAPTER, re.compile(rf"第[{_CN_NUM}\d]+章")),
+    (HeadingKind.PART, re.compile(rf"第[{_CN_NUM}\d]+节")),
+    (HeadingKind.ARTICLE, re.compile(rf"第[{_CN_NUM}\d]+条(?=[ \u4e00-\u9fff])")),
+    (HeadingKind.CN_ENUM, re.compile(rf"[{_CN_NUM}]+、")),
+    (HeadingKind.PAREN_CN, re.compile(rf"\([{_CN_NUM}]+\)")),
+    (HeadingKind.ARABIC, re.compile(r"\d{1,2}(?:[.、](?!\d)|\.(?=\s))")),
+    (HeadingKind.PAREN_ARABIC, re.compile(r"\(\d{1,2}\)")),
+    (HeadingKind.CIRCLED, re.compile(r"[\u2460-\u2473]")),
+    (HeadingKind.ORDINAL_IS, re.compile(rf"[{_CN_NUM}]{{1,3}}是(?=[\u4e00-\u9fff])")),
+)
+_MARKDOWN = re.compile(r"(#{1,6})[ \t]+")
+_SENTENCE_END = re.compile(r"[。!?;]")
+_INLINE_ENUM = re.compile(r"(?<=[\u4e00-\u9fff》”)])(?:一是|\(一\)|①)")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    kind: HeadingKind
+    title: str  # as shown in section paths, e.g. "1.深入贯彻落实党的二十届三中全会精神"
+    start: int  # start of the heading's paragraph in the text
+    end: int  # end of the heading text itself (the body may follow on the same line)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of text under one heading path: [start, end) in the document."""
+
+    path: tuple[str, ...]
+    start: int
+    end: int
+    heading: Heading | None  # None for text before the first heading
+
+
+def find_headings(text: str) -> list[Heading]:
+    """Headings in document order; each starts a paragraph (line).
+
+    >>> [h.title for h in find_headings("一、总体情况\\n1.加强领导。成立小组。")]
+    ['一、总体情况', '1.加强领导']
+    """
+    headings = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        heading = _parse_heading(line.rstrip("\n"), pos)
+        if heading is not None:
+            headings.append(heading)
+        pos += len(line)
+    return headings
+
+
+def split_sections(text: str) -> list[Section]:
+    """Partition the text into sections, each with its full heading path."""
+    headings = find_headings(text)
+    sections: list[Section] = []
+    if not headings or headings[0].start > 0:
+        first = headings[0].start if headings else len(text)
+        if text[:first].strip():
+            sections.append(Section((), 0, first, None))
+    stack: list[Heading] = []
+    for i, heading in enumerate(headings):
+        while stack and stack[-1].kind >= heading.kind:
+            stack.pop()
+        stack.append(heading)
+        end = headings[i + 1].start if i + 1 < len(headings) else len(text)
+        sections.append(Section(tuple(h.title for h in stack), heading.start, end, heading))
+    return sections
+
+
+def _parse_heading(line: str, offset: int) -> Heading | None:
+    indent = len(line) - len(line.lstrip())
+    body = line[indent:]
+    if not body:
+        return None
+    md = _MARKDOWN.match(body)
+    if md:
+        level = len(md.group(1))
+        rest = body[md.end() :]
+        title, length = _heading_title(rest)
+        return Heading(HeadingKind(level), title, offset, offset + indent + md.end() + length)
+    for kind, marker in _MARKERS:
+        m = marker.match(body)
+        if m and _plausible(kind, body, m.end()):
+            title, length = _heading_title(body)
+            return Heading(kind, title, offset, offset + indent + length)
+    return None
+
+
+def _plausible(kind: HeadingKind, body: str, marker_end: int) -> bool:
+    """Reject numbered lines that are not headings (e.g. '1.5亿元…', a bare '一、')."""
+    rest = body[marker_end:].lstrip()
+    if not rest:
+        return False
+    return not (kind is HeadingKind.ARABIC and rest[0].isdigit())
+
+
+def _heading_title(body: str) -> tuple[str, int]:
+    """The heading string and its length in `body`.
+
+    A heading alone on its line is the whole line; a heading sharing its line
+    with a paragraph ends at the first sentence end or inline 一是/(一).
+    """
+    cut = len(body)
+    for pattern in (_SENTENCE_END, _INLINE_ENUM):
+        m = pattern.search(body, 1)
+        if m and m.start() < cut:
+            cut = m.start()
+    title = body[:cut].rstrip(" :")
+    if len(title) > MAX_HEADING_CHARS:
+        comma = title.find(",", 8, MAX_HEADING_CHARS)
+        title = title[:comma] if comma > 0 else title[: MAX_HEADING_CHARS - 20] + "…"
+    return title, min(cut, len(body))
