@@ -59,6 +59,8 @@ class Hit:
     rank: int
     title: str
     source: str
+    dense_score: float | None = None  # cosine similarity, when dense search found it
+    keyword_score: float | None = None  # BM25 score, when keyword search found it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,146 @@
+"""Hybrid retrieval: dense (FAISS) + BM25 (jieba), fused by reciprocal rank.
+
+Query understanding specific to policy reports: a year or place named in the
+question softly prefers reports of that year/place (chunks that mention the
+year themselves are not penalised: a 2024 report holds the 2025 plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .errors import QueryError
+from .query import analyze_query, clean_query
+from .types import Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+
+__all__ = ["Filters", "RetrievalConfig", "search"]
+
+Mode = Literal["hybrid", "dense", "keyword"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrict a search to some documents, years or publishers (None = all)."""
+
+    doc_ids: frozenset[str] | None = None
+    years: frozenset[int] | None = None
+    publishers: frozenset[str] | None = None  # substring match on DocumentMeta.publisher
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None) -> Filters | None:
+        """From JSON-like input: {"doc_ids": [...], "years": [2024], "publishers": ["科技局"]}."""
+        if not raw:
+            return None
+        unknown = set(raw) - {"doc_ids", "years", "publishers"}
+        if unknown:
+            raise QueryError(f"unknown filter(s) {sorted(unknown)}; use doc_ids, years, publishers")
+        try:
+            return cls(
+                doc_ids=frozenset(map(str, raw["doc_ids"])) if raw.get("doc_ids") else None,
+                years=frozenset(int(y) for y in raw["years"]) if raw.get("years") else None,
+                publishers=frozenset(map(str, raw["publishers"])) if raw.get("publishers") else None,
+            )
+        except (TypeError, ValueError) as exc:
+            raise QueryError(f"filters must be lists (doc_ids: ids, years: integers, publishers: names): {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalConfig:
+    mode: Mode = "hybrid"
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    rrf_k: int = 60  # the usual RRF constant
+    candidates: int = 50  # per retriever, before fusion
+    other_year_factor: float = 0.75  # score factor for chunks of another year than the question names
+    other_place_factor: float = 0.75  # likewise for another place
+
+
+def search(
+    index: Index,
+    query: str,
+    k: int = 5,
+    filters: Filters | None = None,
+    config: RetrievalConfig | None = None,
+) -> list[Hit]:
+    """Top-k chunks for a question, best first."""
+    config = config or RetrievalConfig()
+    if k < 1:
+        raise QueryError(f"k must be at least 1, got {k}")
+    text = clean_query(query)
+    allowed = index.mask(
+        doc_ids=set(filters.doc_ids) if filters and filters.doc_ids else None,
+        years=set(filters.years) if filters and filters.years else None,
+        publishers=set(filters.publishers) if filters and filters.publishers else None,
+    )
+    if allowed is not None and not allowed.any():
+        return []
+    pool = max(config.candidates, 4 * k)
+    fused: dict[int, float] = {}
+    dense: dict[int, float] = {}
+    keyword: dict[int, float] = {}
+    if config.mode in ("hybrid", "dense"):
+        positions, scores = index.dense_search(index.embedder.embed_query(text), pool, allowed)
+        dense = _accumulate(fused, positions, scores, config.dense_weight, config.rrf_k)
+    if config.mode in ("hybrid", "keyword"):
+        positions, scores = index.keyword_search(text, pool, allowed)
+        keyword = _accumulate(fused, positions, scores, config.keyword_weight, config.rrf_k)
+    _apply_preferences(index, text, fused, config)
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+    hits = []
+    for rank, (position, score) in enumerate(ranked, start=1):
+        chunk = index.chunks[position]
+        doc = index.documents[chunk.doc_id]
+        hits.append(
+            Hit(
+                chunk=chunk,
+                score=float(score),
+                rank=rank,
+                title=doc.title,
+                source=doc.source,
+                dense_score=dense.get(position),
+                keyword_score=keyword.get(position),
+            )
+        )
+    return hits
+
+
+def _accumulate(
+    fused: dict[int, float], positions: np.ndarray, scores: np.ndarray, weight: float, rrf_k: int
+) -> dict[int, float]:
+    """Add reciprocal-rank scores; return the raw scores by position."""
+    raw: dict[int, float] = {}
+    for rank, (position, score) in enumerate(zip(positions.tolist(), scores.tolist(), strict=True)):
+        if position < 0:
+            continue
+        raw[position] = float(score)
+        fused[position] = fused.get(position, 0.0) + weight / (rrf_k + rank + 1)
+    return raw
+
+
+def _apply_preferences(index: Index, question: str, fused: dict[int, float], config: RetrievalConfig) -> None:
+    """Soft preference for the year and place a question names."""
+    info = analyze_query(question)
+    years = {str(y) for y in info.years}
+    places = {p for p in _known_places(index) if p in question}
+    if not years and not places:
+        return
+    for position in fused:
+        chunk = index.chunks[position]
+        meta = index.documents[chunk.doc_id].meta
+        if years and meta.year is not None and str(meta.year) not in years:
+            context = chunk.text + "".join(chunk.section)
+            if not any(y in context for y in years):
+                fused[position] *= config.other_year_factor
+        if places and meta.place is not None and meta.place not in places:
+            fused[position] *= config.other_place_factor
+
+
+def _known_places(index: Index) -> set[str]:
+    return {doc.meta.place for doc in index.documents.values() if doc.meta.place}
