@@ -1,0 +1,61 @@
+# PolicyQA: `make run` (install + index the bundled reports + ask + chat page), `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+INDEX  ?= index/default
+PORT   ?= 7860
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test install system-deps index ask serve unit e2e lint eval bench clean
+
+run: install index
+	$(BIN)/policyqa ask "2024年检查了多少家企业？" --index $(INDEX)
+	$(BIN)/policyqa serve --index $(INDEX) --port $(PORT)
+
+test: install system-deps
+	$(BIN)/ruff check rag ui evals benchmarks tests
+	$(BIN)/pytest -q
+
+install: $(VENV)/.installed
+
+# torch first, pinned: the CPU build on this machine's disk (an unpinned torch pulls CUDA).
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/policyqa setup
+	touch $@
+
+# System packages the tests need: a CJK font (PDF fixtures) and Chromium (browser test).
+system-deps:
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -x /usr/bin/chromium ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei chromium >/dev/null; \
+	fi
+
+index: install
+	$(BIN)/policyqa index data/reports --index $(INDEX)
+
+ask: install
+	$(BIN)/policyqa ask "$(Q)" --index $(INDEX)
+
+serve: install
+	$(BIN)/policyqa serve --index $(INDEX) --port $(PORT)
+
+unit: install
+	$(BIN)/pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check rag ui evals benchmarks tests
+
+eval: install
+	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) index/default evals/out

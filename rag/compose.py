@@ -1,0 +1,484 @@
+"""Extractive answers: pick the document sentences that answer, cut to the clause, cite.
+
+Pure: takes the question, the retrieved hits and the documents they come
+from; returns an Answer whose text is made only of quoted document text plus
+connective wording without digits, each quote followed by its [n] marker.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .chunk import sentence_spans
+from .keyword import ChineseTokenizer
+from .query import QueryInfo, QuestionKind, analyze_query
+from .sections import Section, split_sections
+from .types import Answer, Citation, Document, Hit
+
+__all__ = ["compose_extractive", "not_found_answer", "missing_share", "NOT_FOUND", "Evidence", "select_evidence"]
+
+NOT_FOUND = "报告中未找到相关信息。"
+
+# Words that say what kind of answer is wanted but never appear in the answer.
+_QUESTION_WORDS = set(
+    ["多少", "几", "几次", "几件", "几项", "几家", "几期", "几个", "哪些", "什么", "什么时候", "何时", "哪天", "哪个", "哪位", "谁", "是", "了", "的", "有", "共", "吗", "呢", "么", "如何", "怎么", "怎样", "是否", "请问", "这份", "该", "本", "报告", "共有", "一共", "总共", "现有", "情况", "多少次", "多少家", "多少件", "多少个", "哪年", "年", "月", "日", "还", "都", "the", "a", "an", "of", "how", "many", "much", "what", "when", "who", "which", "is", "are", "was", "were", "did", "do", "does", "in", "on", "for", "to"]
+)
+_NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
+_UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?:个)?([家件次项期人名所条个批场篇份户元亿万%])")
+_NUMBER_WITH_UNIT = re.compile(_NUMBER + r"\s*(?:多|余|余个)?\s*([家件次项期人名所条个批场篇份户元亿万%]|人次|万元|亿元)")
+_ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[家件次项期人名所条个批场篇份户])")
+_DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
+_ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
+_ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
+_CLAUSE = re.compile(r"[^,;:]+[,;:]?")
+_INLINE_ORDINAL = re.compile(r"(?<=[\u4e00-\u9fff”》)])(?<![统唯单同专第])[一二三四五六七八九十]是(?=[\u4e00-\u9fff])")
+_YEAR_TOKEN = re.compile(r"(?:19|20)\d{2}")
+_ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
+_ENUM_PREFIX = re.compile(r"(?:[一二三四五六七八九十]+是|\(\d+\)|\([一二三四五六七八九十]+\)|[①-⑳]|\d+[.、])")
+_ORDINAL_POINT = re.compile(r"(?:^|(?<=[。;:]))(?:[一二三四五六七八九十]+是|\(\d+\)|[①-⑳])")
+_SECTION_SYNONYMS = {
+    "问题": ("问题", "不足", "短板", "困难", "差距"),
+    "打算": ("打算", "计划", "安排", "思路", "下一步", "重点工作", "目标"),
+    "成效": ("成效", "举措", "做法", "成绩", "进展", "完成情况"),
+}
+_METADATA_ASK = re.compile(r"(报告|文件|本文).{0,8}(什么时候|何时|哪天|哪一天|日期|时间).{0,4}(发布|印发|公布|出台)|发布(时间|日期)|(谁|哪个部门|哪个单位)(发布|印发)|来源是")
+MAX_FACTS = 3
+_precise = ChineseTokenizer("precise")  # lazy: jieba loads on first use
+
+
+def tokenize(text: str) -> list[str]:
+    """Precise-mode tokens (no overlapping sub-words, so term weights are not double counted)."""
+    return _precise.tokenize(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A quotable span of a document and how well it answers."""
+
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    form: float  # how well the span has the asked answer's form (a count, a date…)
+    hit: Hit
+
+
+def compose_extractive(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    min_score: float = 0.34,
+    max_missing: float = 0.4,
+) -> Answer:
+    """Answer from the hits' own sentences, or a not-found answer."""
+    info = analyze_query(question)
+    if not hits:
+        return not_found_answer(question, hits)
+    if _METADATA_ASK.search(question):
+        meta_answer = _metadata_answer(question, hits, documents)
+        if meta_answer is not None:
+            return meta_answer
+    terms = _terms(question)
+    if info.kind is QuestionKind.SECTION:
+        section_answer = _section_answer(question, info, terms, hits, documents)
+        if section_answer is not None:
+            return section_answer
+    if missing_share(question, hits, documents) >= max_missing:
+        return not_found_answer(question, hits)
+    evidence = select_evidence(question, hits, documents, info=info, terms=terms)
+    if not evidence or evidence[0].score < min_score:
+        return not_found_answer(question, hits)
+    return _answer_from_evidence(question, evidence, hits, documents)
+
+
+def select_evidence(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    info: QueryInfo | None = None,
+    terms: dict[str, float] | None = None,
+) -> list[Evidence]:
+    """The best answering spans, best first (several when the question spans facts)."""
+    info = info or analyze_query(question)
+    terms = terms if terms is not None else _terms(question)
+    units = _candidate_units(hits, documents)
+    terms = _local_idf(terms, [documents[d].text[s:e] for d, s, e, _ in units])
+    unit = _asked_unit(question)
+    candidates: list[Evidence] = []
+    for doc_id, s, e, hit in units:
+        doc = documents[doc_id]
+        heading_terms = _matched(terms, "".join(hit.chunk.section))
+        scored = _best_span(doc.text, s, e, info, terms, unit, heading_terms)
+        if scored is not None:
+            prior = 0.12 / hit.rank
+            candidates.append(Evidence(doc_id, scored.start, scored.end, scored.score + prior, scored.form, hit))
+    candidates.sort(key=lambda ev: -ev.score)
+    if not candidates:
+        return []
+    return _multi_fact(candidates, info, documents)
+
+
+def missing_share(question: str, hits: Sequence[Hit], documents: Mapping[str, Document]) -> float:
+    """Weight share of the question's content terms that no retrieved passage contains.
+
+    A question about something the reports never mention ("GDP") leaves its
+    key term unmatched, however close the passages look otherwise.
+    """
+    terms = _terms(question)
+    if not terms:
+        return 0.0
+    context = "".join(h.chunk.text + "".join(h.chunk.section) + h.title for h in hits)
+    present = _matched(terms, context)
+    return 1.0 - _coverage(terms, {t: 1.0 for t in present})
+
+
+def _candidate_units(hits: Sequence[Hit], documents: Mapping[str, Document]) -> list[tuple[str, int, int, Hit]]:
+    units, seen = [], set()
+    for hit in hits:
+        text = documents[hit.chunk.doc_id].text
+        for span in sentence_spans(text, hit.chunk.start, hit.chunk.end):
+            for s, e in _answer_units(text, *span):
+                if (hit.chunk.doc_id, s) not in seen:
+                    seen.add((hit.chunk.doc_id, s))
+                    units.append((hit.chunk.doc_id, s, e, hit))
+    return units
+
+
+def _local_idf(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, float]:
+    """Reweight terms by how few candidate sentences contain them (like BM25's idf):
+    the words that single out the answering sentence count most."""
+    n = len(texts)
+    if n < 2:
+        return dict(terms)
+    out = {}
+    for term, weight in terms.items():
+        df = sum(1 for t in texts if term.lower() in t.lower())
+        out[term] = weight * (0.5 + math.log((n + 1) / (df + 1)) / math.log(n + 1))
+    return out
+
+
+def not_found_answer(question: str, hits: Sequence[Hit], notice: str | None = None) -> Answer:
+    """'Not found', with the closest passages offered as such (never as evidence)."""
+    text = NOT_FOUND
+    if hits:
+        text += "以下是最接近的段落，仅供参考："
+    return Answer(question=question, text=text, citations=(), hits=tuple(hits), mode="not_found", notice=notice)
+
+
+# --- scoring -------------------------------------------------------------------------------------------
+
+
+def _terms(question: str) -> dict[str, float]:
+    """Content terms of the question with weights (longer terms weigh more; years little,
+    since the year mostly selects the report, not the sentence)."""
+    weights: dict[str, float] = {}
+    for token in tokenize(question):
+        if token in _QUESTION_WORDS or len(token) == 1 and not token.isdigit():
+            continue
+        if _YEAR_TOKEN.fullmatch(token):
+            weight = 0.5
+        elif token.isdigit():
+            weight = 2.0
+        else:
+            weight = min(len(token), 4) * (1.5 if token.isascii() else 1.0)
+        weights[token] = max(weights.get(token, 0.0), weight)
+    return weights
+
+
+def _matched(terms: Mapping[str, float], text: str) -> dict[str, float]:
+    """Matched terms with the share of their weight earned: whole token 1, substring ½."""
+    if not terms:
+        return {}
+    present = set(tokenize(text))
+    out = {}
+    for t in terms:
+        if t in present:
+            out[t] = 1.0
+        elif t.lower() in text.lower():
+            out[t] = 0.5
+    return out
+
+
+def _coverage(terms: Mapping[str, float], matched: Mapping[str, float]) -> float:
+    total = sum(terms.values())
+    return sum(terms[t] * share for t, share in matched.items()) / total if total else 0.0
+
+
+def _asked_unit(question: str) -> str | None:
+    m = _UNIT_AFTER_ASK.search(question)
+    if m:
+        return m.group(1)
+    if re.search(r"比例|百分|占比|percent", question, re.I):
+        return "%"
+    return None
+
+
+def _type_score(kind: QuestionKind, clause: str, unit: str | None, role: str | None) -> float:
+    """How well a clause has the form of the asked answer (0..1)."""
+    if kind is QuestionKind.NUMBER:
+        units = [m.group(1) for m in _NUMBER_WITH_UNIT.finditer(clause)]
+        if unit and (any(u.startswith(unit) for u in units) or (unit == "%" and "%" in clause)):
+            return 1.0
+        if units or _ZERO.search(clause):
+            return 0.7
+        return 0.3 if _ANY_NUMBER.search(clause) else 0.0
+    if kind is QuestionKind.DATE:
+        return 1.0 if _DATE.search(clause) else 0.0
+    if kind is QuestionKind.ENTITY:
+        if role and re.search(re.escape(role) + r"[\u4e00-\u9fff]{2,3}", clause):
+            return 1.0
+        return 0.5 if _ENTITY_HINT.search(clause) else 0.1
+    if kind is QuestionKind.LIST:
+        items = clause.count("、") + clause.count("“") + clause.count("《") + len(_NUMBER_WITH_UNIT.findall(clause))
+        return 1.0 if items >= 2 else 0.6 if items == 1 else 0.3
+    return 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    start: int
+    end: int
+    score: float
+    form: float
+
+
+def _answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences, further cut before inline 二是/三是… (reports often omit the 。 there)."""
+    cuts = [start] + [m.start() for m in _INLINE_ORDINAL.finditer(text, start + 1, end)] + [end]
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
+
+
+def _best_span(
+    text: str,
+    start: int,
+    end: int,
+    info: QueryInfo,
+    terms: Mapping[str, float],
+    unit: str | None,
+    heading_terms: Mapping[str, float],
+) -> _Scored | None:
+    """The answering part of one sentence and its score.
+
+    A long sentence is cut to the clause that has the answer's form, widened
+    to the left over clauses that add question terms (the context a reader
+    needs) but not over another fact of the asked kind.
+    """
+    sentence = text[start:end]
+    clauses = [(start + m.start(), start + m.end()) for m in _CLAUSE.finditer(sentence)]
+    if not clauses:
+        return None
+    role = _asked_role(info.text)
+    matched = {**{t: 0.5 * v for t, v in heading_terms.items()}, **_matched(terms, sentence)}
+    sentence_cov = _coverage(terms, matched)
+    scored = []
+    for cs, ce in clauses:
+        clause_terms = _matched(terms, text[cs:ce])
+        form = _type_score(info.kind, text[cs:ce], unit, role)
+        scored.append((0.5 * _coverage(terms, clause_terms) + 0.5 * form, form, clause_terms))
+    i = max(range(len(clauses)), key=lambda j: (scored[j][0], -j))
+    clause_score, form, clause_terms = scored[i]
+    score = 0.5 * sentence_cov + 0.2 * _coverage(terms, clause_terms) + 0.3 * form
+    if end - start <= 40 or info.kind is QuestionKind.OTHER or (info.kind is QuestionKind.LIST and end - start <= 80):
+        span_start, span_end = start, end
+    else:
+        first, have = i, set(clause_terms)
+        while first > 0 and i - first < 3:
+            left = text[clauses[first - 1][0] : clauses[first - 1][1]]
+            new_terms = set(_matched(terms, left)) - have
+            if not new_terms or (info.kind is QuestionKind.NUMBER and _NUMBER_WITH_UNIT.search(left)):
+                break
+            have |= new_terms
+            first -= 1
+        last = i
+        while info.kind is QuestionKind.LIST and last + 1 < len(clauses) and clauses[last + 1][1] - clauses[first][0] <= 80:
+            nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
+            if not (_NUMBER_WITH_UNIT.search(nxt) or "、" in nxt or "“" in nxt):
+                break
+            last += 1
+        span_start, span_end = clauses[first][0], clauses[last][1]
+    span_start, span_end = _trim(text, span_start, span_end)
+    return _Scored(span_start, span_end, score, form)
+
+
+def _asked_role(question: str) -> str | None:
+    m = _ROLE.search(question)
+    return m.group(0) if m else None
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading enumeration marker (一是, (1)…) and trailing clause punctuation."""
+    m = _ENUM_PREFIX.match(text, start, end)
+    if m and m.end() < end:
+        start = m.end()
+    while end > start and text[end - 1] in ",;:、":
+        end -= 1
+    return start, end
+
+
+def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[str, Document]) -> list[Evidence]:
+    """The best span, plus close runners-up with a different fact of the asked kind."""
+    best = candidates[0]
+    chosen = [best]
+    if info.kind not in (QuestionKind.NUMBER, QuestionKind.DATE):
+        return chosen
+    facts = {_fact(documents[best.doc_id].text[best.start : best.end], info.kind)}
+    for ev in candidates[1:]:
+        if len(chosen) >= MAX_FACTS or ev.score < 0.85 * best.score:
+            break
+        if ev.form < best.form:
+            continue
+        quote = documents[ev.doc_id].text[ev.start : ev.end]
+        fact = _fact(quote, info.kind)
+        if not fact or fact in facts or any(_overlaps(ev, c) for c in chosen):
+            continue
+        facts.add(fact)
+        chosen.append(ev)
+    return chosen
+
+
+def _fact(quote: str, kind: QuestionKind) -> str | None:
+    pattern = _DATE if kind is QuestionKind.DATE else _NUMBER_WITH_UNIT
+    m = pattern.search(quote)
+    return m.group(0) if m else None
+
+
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
+
+
+# --- answers -------------------------------------------------------------------------------------------
+
+
+def _citation(marker: int, doc: Document, hit: Hit, start: int, end: int) -> Citation:
+    return Citation(
+        marker=marker,
+        chunk_id=hit.chunk.chunk_id,
+        doc_id=doc.doc_id,
+        title=doc.title,
+        source=doc.source,
+        section=hit.chunk.section,
+        start=start,
+        end=end,
+        quote=doc.text[start:end],
+    )
+
+
+def _answer_from_evidence(
+    question: str, evidence: Sequence[Evidence], hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer:
+    citations = [
+        _citation(i, documents[ev.doc_id], ev.hit, ev.start, ev.end) for i, ev in enumerate(evidence, start=1)
+    ]
+    parts = [f"{c.quote.rstrip('。')}[{c.marker}]" for c in citations]
+    text = "；".join(parts) + "。"
+    if len(parts) > 1:
+        text = "报告中有以下相关记录：" + text
+    return Answer(question=question, text=text, citations=tuple(citations), hits=tuple(hits), mode="extractive")
+
+
+def _section_answer(
+    question: str, info: QueryInfo, terms: Mapping[str, float], hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer | None:
+    """For 'what problems / what plans': the points of the best-matching section."""
+    best: tuple[float, Document, Section] | None = None
+    for doc_id in dict.fromkeys(h.chunk.doc_id for h in hits):
+        doc = documents[doc_id]
+        for section in split_sections(doc.text):
+            if section.heading is None:
+                continue
+            score = _heading_match(question, info, terms, section.heading.title)
+            if score > 0 and (best is None or score > best[0]):
+                best = (score, doc, section)
+    if best is None:
+        return None
+    _, doc, section = best
+    children = [
+        s for s in split_sections(doc.text)
+        if len(s.path) == len(section.path) + 1 and s.path[: len(section.path)] == section.path and s.heading
+    ]
+    if children:
+        spans = [(c.heading.start, c.heading.end) for c in children if c.heading is not None]
+    else:
+        spans = _points(doc.text, section)
+    if not spans:
+        return None
+    hit_for = _hit_lookup(hits, doc)
+    citations = []
+    for marker, (start, end) in enumerate(spans[:8], start=1):
+        start, end = _trim(doc.text, start, end)
+        citations.append(_citation(marker, doc, hit_for(start), start, end))
+    heading = section.path[-1]
+    lines = [f"·{c.quote.rstrip('。;')}[{c.marker}]" for c in citations]
+    text = f"《{doc.title}》“{heading}”部分的要点：\n" + "\n".join(lines)
+    return Answer(question=question, text=text, citations=tuple(citations), hits=tuple(hits), mode="extractive")
+
+
+def _heading_match(question: str, info: QueryInfo, terms: Mapping[str, float], heading: str) -> float:
+    score = 0.0
+    for synonyms in _SECTION_SYNONYMS.values():
+        if any(s in question for s in synonyms) and any(s in heading for s in synonyms):
+            score += 1.0
+    score += 0.5 * _coverage(terms, _matched(terms, heading))
+    if info.years and not any(str(y) in heading for y in info.years) and re.search(r"\d{4}年", heading):
+        score -= 0.5
+    return score if score >= 1.0 else 0.0
+
+
+def _points(text: str, section: Section) -> list[tuple[int, int]]:
+    """Enumerated points (一是…/(1)…) of a section body, else its sentences after the first."""
+    body_start = section.heading.end if section.heading else section.start
+    sentences = sentence_spans(text, body_start, section.end)
+    starts = [m.start() for m in _ORDINAL_POINT.finditer(text, body_start, section.end)]
+    if starts:
+        points = []
+        for i, s in enumerate(starts):
+            e = starts[i + 1] if i + 1 < len(starts) else section.end
+            points.append(_strip_span(text, s, e))
+        return points
+    return sentences[1:6] if len(sentences) > 1 else sentences
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _hit_lookup(hits: Sequence[Hit], doc: Document):
+    """The hit whose chunk contains an offset (for the citation's chunk and section)."""
+    from .chunk import chunk_document  # local: only needed when no retrieved chunk covers the span
+
+    own = [h for h in hits if h.chunk.doc_id == doc.doc_id]
+
+    def find(offset: int) -> Hit:
+        for h in own:
+            if h.chunk.start <= offset < h.chunk.end:
+                return h
+        for c in chunk_document(doc):
+            if c.start <= offset < c.end:
+                return Hit(chunk=c, score=0.0, rank=len(hits) + 1, title=doc.title, source=doc.source)
+        return own[0]
+
+    return find
+
+
+def _metadata_answer(question: str, hits: Sequence[Hit], documents: Mapping[str, Document]) -> Answer | None:
+    """'When was this report published / who published it' from the report's own header."""
+    doc = documents[hits[0].chunk.doc_id]
+    facts = []
+    if doc.meta.published:
+        facts.append(f"发布时间:{doc.meta.published}")
+    if doc.meta.publisher:
+        facts.append(f"来源:{doc.meta.publisher}")
+    if not facts:
+        return None
+    quote = " ".join(facts)
+    citation = Citation(
+        marker=1, chunk_id="", doc_id=doc.doc_id, title=doc.title, source=doc.source,
+        section=("报告信息",), start=0, end=0, quote=quote,
+    )
+    text = f"《{doc.title}》{quote}[1]。"
+    return Answer(question=question, text=text, citations=(citation,), hits=tuple(hits), mode="extractive")
