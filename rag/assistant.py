@@ -1,0 +1,141 @@
+"""The Assistant: question → retrieved passages → cited answer.
+
+Extractive by default; an LLM writes the answer when one is configured
+(`rag.llm`), and its failure falls back to the extractive answer with a
+visible notice. One Assistant serves many threads: the index and model are
+loaded once and only read while answering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .compose import compose_extractive, not_found_answer
+from .config import Settings
+from .errors import LLMError
+from .followup import rewrite_followup
+from .query import clean_query
+from .retrieve import Filters
+from .types import Answer, Hit, Turn
+
+if TYPE_CHECKING:
+    from .index import Index
+
+__all__ = ["Assistant", "ask"]
+
+# Passages handed to answer composition (more than shown: a fact may sit in the 6th).
+ANSWER_POOL = 8
+# Below this cosine similarity, the best passage is not about the question (calibrated on
+# multilingual-e5-small; see README "Not found").
+MIN_DENSE_SIMILARITY = 0.0
+
+
+class Assistant:
+    """Answers questions over one index."""
+
+    def __init__(self, index: Index, settings: Settings | None = None, chat_model: Any | None = None) -> None:
+        self.index = index
+        self.settings = settings or Settings.from_env()
+        self._chat_model = chat_model
+        self._chat_model_built = chat_model is not None
+
+    @classmethod
+    def open(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> Assistant:
+        """Load the index at `index_dir` (default: settings.index_dir)."""
+        from .index import load_index
+
+        settings = settings or Settings.from_env()
+        return cls(load_index(Path(index_dir or settings.index_dir), settings=settings), settings)
+
+    @property
+    def chat_model(self) -> Any | None:
+        """The configured LangChain chat model, or None (extractive mode)."""
+        if not self._chat_model_built:
+            from .llm import build_chat_model
+
+            self._chat_model = build_chat_model(self.settings)
+            self._chat_model_built = True
+        return self._chat_model
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.chat_model is not None else "extractive"
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        text = clean_query(query, self.settings.max_question_chars)
+        return self.index.search(text, k=k or self.settings.top_k, filters=filters)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        """A short answer with numbered citations, or a clear not-found."""
+        answer: Answer | None = None
+        for event in self.stream(question, history, filters, k):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is written (LLM mode), then the final Answer."""
+        text = clean_query(question, self.settings.max_question_chars)
+        query = self._rewrite(text, history)
+        hits = self.index.search(query, k=max(k or self.settings.top_k, ANSWER_POOL), filters=filters)
+        shown = tuple(hits[: k or self.settings.top_k])
+        if not hits or not self._relevant(hits):
+            yield _with_query(not_found_answer(text, shown), query, text)
+            return
+        extractive = compose_extractive(text, hits, self.index.documents)
+        if self.chat_model is None:
+            yield _with_query(replace(extractive, hits=shown), query, text)
+            return
+        from .llm import stream_llm_answer
+
+        try:
+            final: Answer | None = None
+            for event in stream_llm_answer(self.chat_model, text, hits, self.index.documents, history):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    yield event
+            assert final is not None
+            yield _with_query(replace(final, hits=shown), query, text)
+        except LLMError as exc:
+            notice = f"大模型暂不可用（{exc}），以下为原文摘录答案。"
+            yield _with_query(replace(extractive, hits=shown, notice=notice), query, text)
+
+    def _rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        if history and self.chat_model is not None:
+            from .llm import rewrite_with_llm
+
+            try:
+                return rewrite_with_llm(self.chat_model, question, history)
+            except LLMError:
+                pass  # the heuristic below still resolves most follow-ups
+        return rewrite_followup(question, history)
+
+    def _relevant(self, hits: Sequence[Hit]) -> bool:
+        best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
+        return best is None or best >= MIN_DENSE_SIMILARITY
+
+
+def _with_query(answer: Answer, query: str, question: str) -> Answer:
+    return replace(answer, rewritten_query=query if query != question else None)
+
+
+def ask(question: str, index_dir: Path | str | None = None, history: Sequence[Turn] = ()) -> Answer:
+    """One-shot convenience: open the index and answer one question."""
+    return Assistant.open(index_dir).ask(question, history)

@@ -1,0 +1,186 @@
+"""`policyqa` command line: a thin shell, one library call per command.
+
+Library errors (RagError) are turned into a one-line message and exit code 2
+here, in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .errors import RagError
+from .types import Answer, Hit
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.run(args) or 0)
+    except RagError as exc:
+        print(f"policyqa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers over Chinese policy reports, offline.")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("setup", help="build the offline embedding model and token encodings (once)")
+    p.set_defaults(run=_setup)
+
+    p = sub.add_parser("index", help="index report files or folders (incremental)")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--index", type=Path, help="index folder (default: index/default)")
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build anew")
+    p.add_argument("--index-type", choices=["flat", "hnsw", "ivf"], help="override the automatic choice")
+    p.set_defaults(run=_index)
+
+    p = sub.add_parser("search", help="show the passages retrieved for a query")
+    p.add_argument("query")
+    p.add_argument("--index", type=Path)
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_search)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--index", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("serve", help="start the chat page and HTTP API")
+    p.add_argument("--index", type=Path)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(run=_serve)
+
+    p = sub.add_parser("eval", help="evaluate against a gold Q&A file")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(run=_eval)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings.from_env(**overrides)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from .embed import get_embedder
+    from .tokens import get_encoding
+
+    settings = _settings(args)
+    start = time.perf_counter()
+    get_encoding()
+    embedder = get_embedder(settings.model, settings.cache_dir)
+    print(f"model {embedder.name} ready (dim {embedder.dim}) in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .index import build_index
+
+    settings = _settings(args)
+    index = build_index(
+        args.paths, settings.index_dir, settings=settings, index_type=args.index_type, rebuild=args.rebuild, progress=True
+    )
+    s = index.last_summary
+    print(
+        f"indexed into {settings.index_dir}: {s.added} added, {s.updated} updated, {s.removed} removed, "
+        f"{s.skipped} unchanged; {len(index.chunks)} chunks in {len(index.documents)} reports; {s.seconds:.1f}s"
+    )
+    for error in s.errors:
+        print(f"  skipped {error}", file=sys.stderr)
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .assistant import Assistant
+
+    hits = Assistant.open(settings=_settings(args)).search(args.query, k=args.k)
+    if args.json:
+        print(json.dumps([_hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for hit in hits:
+        print(f"[{hit.rank}] {hit.score:.4f}  {hit.title} › {' › '.join(hit.chunk.section) or '(导语)'}")
+        print(f"    {hit.chunk.text[:160]}")
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .assistant import Assistant
+
+    answer = Assistant.open(settings=_settings(args)).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    serve(_settings(args))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from evals.run import main as eval_main
+
+    return eval_main(args.rest)
+
+
+def format_answer(answer: Answer) -> str:
+    """Plain-text rendering: the answer, then numbered sources (title › section, quote)."""
+    lines = [f"问：{answer.question}", f"答：{answer.text}"]
+    if answer.notice:
+        lines.append(f"注意：{answer.notice}")
+    if answer.citations:
+        lines.append("出处：")
+        for c in answer.citations:
+            lines.append(f"  [{c.marker}] {c.title} › {' › '.join(c.section)}")
+            lines.append(f"      “{c.quote}”")
+    elif answer.hits:
+        lines.append("最接近的段落（未必回答了问题）：")
+        for h in answer.hits[:3]:
+            lines.append(f"  - {h.title} › {' › '.join(h.chunk.section)}：{h.chunk.text[:80]}…")
+    return "\n".join(lines)
+
+
+def _hit_json(hit: Hit) -> dict:
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "doc_id": hit.chunk.doc_id,
+        "title": hit.title,
+        "source": hit.source,
+        "section": list(hit.chunk.section),
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+        "text": hit.chunk.text,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
