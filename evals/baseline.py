@@ -1,0 +1,114 @@
+"""A plain LangChain RAG pipeline, as a user would write it: the baseline PolicyQA is measured against.
+
+RecursiveCharacterTextSplitter (500 characters, 50 overlap, Chinese separators,
+`add_start_index=True`) → FAISS (`from_documents`, default L2 index) →
+`similarity_search(question, k=5)` → the top passage is the answer and its one
+citation. It never refuses.
+
+It sees the same cleaned text (`rag.load`) and the same embedding model with the
+same "query: " / "passage: " prompts as PolicyQA (through a small LangChain
+`Embeddings` adapter over `rag.embed`), so differences come from chunking,
+retrieval and answer composition, not from the inputs.
+
+Offsets are LangChain's own: `start_index` is found with `str.find` after
+splitting, which is how LangChain does it (and can point at an earlier copy of a
+repeated passage; the evaluation measures the consequence, it does not fix it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder
+    from rag.types import Document
+
+__all__ = ["LangChainBaseline", "CHINESE_SEPARATORS", "SYSTEM_NAME"]
+
+SYSTEM_NAME = "langchain-baseline"
+CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "，", " ", ""]
+
+
+def _embeddings_adapter(embedder: Embedder) -> Any:
+    """Our Embedder as a LangChain `Embeddings` (built lazily: langchain imports are slow)."""
+    from langchain_core.embeddings import Embeddings
+
+    class EmbedderEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_passages(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text).tolist()
+
+    return EmbedderEmbeddings()
+
+
+class LangChainBaseline:
+    """Split → embed → FAISS → top passage. Call `build(documents)` before `search`/`ask`."""
+
+    name = SYSTEM_NAME
+
+    def __init__(self, embedder: Embedder, chunk_size: int = 500, chunk_overlap: int = 50, k: int = 5) -> None:
+        if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
+            raise ValueError(
+                f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size} and {chunk_overlap}"
+            )
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.k = k
+        self._store: Any | None = None
+        self.chunk_count = 0
+
+    def build(self, documents: Sequence[Document]) -> None:
+        """Split and embed the documents' cleaned text into a fresh FAISS store."""
+        if not documents:
+            raise ValueError("no documents to index; load at least one report")
+        from langchain_community.vectorstores import FAISS
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=self.chunk_size,
+            chunk_overlap=self.chunk_overlap,
+            separators=CHINESE_SEPARATORS,
+            add_start_index=True,
+        )
+        chunks = splitter.create_documents(
+            [d.text for d in documents],
+            metadatas=[{"source": d.source, "title": d.title, "doc_id": d.doc_id} for d in documents],
+        )
+        self._store = FAISS.from_documents(chunks, _embeddings_adapter(self.embedder))
+        self.chunk_count = len(chunks)
+
+    def _search(self, question: str, k: int) -> list[tuple[Any, float]]:
+        if self._store is None:
+            raise RuntimeError("LangChainBaseline.build(documents) must be called before searching")
+        return self._store.similarity_search_with_score(question, k=k)
+
+    def search(self, question: str, k: int = 5) -> list[tuple[str, str, float]]:
+        """(passage text, report file name, cosine similarity), best first.
+
+        FAISS returns squared L2 distances; for the unit vectors the embedder
+        gives, cosine = 1 - d/2, which is comparable across questions.
+        """
+        return [(doc.page_content, doc.metadata["source"], 1.0 - float(d) / 2) for doc, d in self._search(question, k)]
+
+    def ask(self, question: str) -> dict[str, Any]:
+        """{"answer", "mode", "citations"}: the top passage, cited with LangChain's start_index."""
+        found = self._search(question, self.k)
+        if not found:  # only possible with an empty store, which build() refuses
+            return {"answer": "", "mode": "extractive", "citations": []}
+        top = found[0][0]
+        start = int(top.metadata["start_index"])
+        citation = {
+            "doc": top.metadata["source"],
+            "title": top.metadata["title"],
+            "section": [],
+            "quote": top.page_content,
+            "start": start,
+            "end": start + len(top.page_content),
+        }
+        return {"answer": top.page_content, "mode": "extractive", "citations": [citation]}
