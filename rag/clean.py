@@ -35,7 +35,11 @@ _TAGS = "span|div|p|br|font|strong|b|i|em|u|a|img|td|tr|th|table|tbody|thead|li|
 _HTML_FRAGMENT = re.compile(
     rf"</?(?:{_TAGS})\b[^<>\n]{{0,200}}>|(?<![<\w])/(?:{_TAGS})>|&(?:nbsp|ensp|emsp|thinsp);", re.IGNORECASE
 )
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{CJK}{CJK_PUNCT},.;:!?)]) +(?=[{CJK}{CJK_PUNCT}(])|(?<=[{CJK}]) +(?=[\w])")
+# Spaces between Chinese characters are filler (PDF wrapping, padding), except the one
+# after a 第X章/节/条 marker, which separates the marker from the heading.
+_SPACE_BETWEEN_CJK = re.compile(
+    rf"(?<=[{CJK}{CJK_PUNCT},.;:!?)])(?<![章节条]) +(?=[{CJK}{CJK_PUNCT}(])|(?<=[{CJK}])(?<![章节条]) +(?=[\w])"
+)
 _TRAILING_SPACE = re.compile(r"[ ]+(?=\n|$)|(?<=\n)[ ]+|^[ ]+")
 _EXTRA_NEWLINES = re.compile(r"(?<=\n\n)\n+")
 

@@ -332,6 +332,11 @@ def _heading_line(text: str, level: int) -> str:
     return "#" * max(1, min(level, 6)) + " " + text
 
 
+# Markers that start a paragraph even when layout does not show it. List markers
+# (1. / 一是) are left to layout in PDFs: a wrapped line can start with them by chance.
+_STRONG_HEADING = re.compile(rf"^(?:{_CN_NUM}、|[（(]{_CN_NUM}[）)]|第[一二三四五六七八九十百千零〇\d]+[章节条])")
+
+
 def _breaks_before(prev: str, nxt: str) -> bool:
     """Whether `nxt` starts a new paragraph after the wrapped line `prev`, by text alone."""
     return bool(_ENDS_PARAGRAPH.search(prev) or _HEADING_MARKER.match(nxt))
@@ -967,8 +972,8 @@ def _pdf_margins(body: Sequence[_PdfLine]) -> dict[int, tuple[float, float]]:
 def _pdf_paragraphs(lines: Sequence[_PdfLine]) -> list[str]:
     """Join wrapped lines into paragraphs.
 
-    A line starts a new paragraph when the previous one ends a sentence (。！？；：),
-    it starts with Chinese numbering (一、 （一） 1. 第X章 一是), the font size
+    A line starts a new paragraph when it starts with a heading marker
+    (一、 （一） 第X章), the font size
     changes, the vertical gap is clearly larger than the usual line pitch, it is
     indented past the left margin, or the previous line stops well short of the
     right margin.
@@ -991,8 +996,9 @@ def _pdf_paragraphs(lines: Sequence[_PdfLine]) -> list[str]:
         if prev is None:
             paragraphs.append(line.text)
         else:
+            # Layout decides here: a line can end with 。 or start with 二是 by chance.
             new = (
-                _breaks_before(prev.text, line.text)
+                bool(_STRONG_HEADING.match(line.text))
                 or abs(line.size - prev.size) >= 0.5
                 or (
                     line.page == prev.page

@@ -1,0 +1,84 @@
+"""Extractive answers over keyword-retrieved hits of the sample report (no model needed)."""
+
+import json
+import re
+
+import pytest
+
+from rag.chunk import chunk_document
+from rag.compose import NOT_FOUND, compose_extractive
+from rag.keyword import KeywordIndex
+from rag.load import load_document
+from rag.types import Hit
+from tests.conftest import DEV_GOLD, SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample():
+    doc = load_document(SAMPLE)
+    chunks = chunk_document(doc)
+    return doc, chunks, KeywordIndex.build([c.text for c in chunks])
+
+
+def _answer(sample, question, k=8):
+    doc, chunks, keyword = sample
+    positions, scores = keyword.search(question, k)
+    hits = [
+        Hit(chunks[p], float(s), rank, doc.title, doc.source)
+        for rank, (p, s) in enumerate(zip(positions.tolist(), scores.tolist(), strict=True), start=1)
+    ]
+    return compose_extractive(question, hits, {doc.doc_id: doc})
+
+
+def test_two_facts_for_one_count_question_each_cited(sample):
+    answer = _answer(sample, "2024年检查了多少家企业？")
+    assert answer.mode == "extractive"
+    assert "11" in answer.text and "54" in answer.text
+    quotes = [c.quote for c in answer.citations]
+    assert any("涉及企业11家" in q for q in quotes) and any("入库登记54家" in q for q in quotes)
+    assert "[1]" in answer.text and "[2]" in answer.text
+
+
+def test_citation_offsets_are_exact(sample):
+    doc = sample[0]
+    for question in ("2024年检查了多少家企业？", "市委第一巡察组什么时候进驻市科技局？", "2025年有哪些工作打算？"):
+        for c in _answer(sample, question).citations:
+            assert doc.text[c.start : c.end] == c.quote
+
+
+def test_answer_is_cut_to_the_answering_clause(sample):
+    answer = _answer(sample, "有多少家科技类校外培训机构已通过审批准入？")
+    assert "35" in answer.text
+    assert len(answer.citations[0].quote) < 40
+
+
+def test_section_question_lists_the_section_points(sample):
+    answer = _answer(sample, "2025年有哪些工作打算？")
+    assert answer.text.count("·") == 4
+    assert all(c.section[0] == "四、2025年工作打算" for c in answer.citations)
+
+
+def test_unanswerable_question_is_not_found(sample):
+    answer = _answer(sample, "苏州市2024年的GDP是多少？")
+    assert answer.mode == "not_found"
+    assert answer.text.startswith(NOT_FOUND)
+    assert not answer.citations and answer.hits
+
+
+def test_no_hits_is_not_found(sample):
+    assert compose_extractive("2024年检查了多少家企业？", [], {}).mode == "not_found"
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def test_no_answer_has_a_number_absent_from_its_citations(sample):
+    """Property over every dev question: numbers come only from what the citations show
+    (the quote, its section heading and report title)."""
+    for line in DEV_GOLD.read_text(encoding="utf-8").splitlines():
+        question = json.loads(line)["question"]
+        answer = _answer(sample, question)
+        quoted = " ".join(c.quote + "".join(c.section) + c.title for c in answer.citations)
+        text = re.sub(r"\[\d+\]", "", answer.text)
+        for number in _NUMBER.findall(text):
+            assert number in quoted, (question, number, answer.text)
