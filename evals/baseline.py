@@ -17,6 +17,7 @@ repeated passage; the evaluation measures the consequence, it does not fix it).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,8 +68,12 @@ class LangChainBaseline:
         """Split and embed the documents' cleaned text into a fresh FAISS store."""
         if not documents:
             raise ValueError("no documents to index; load at least one report")
-        from langchain_community.vectorstores import FAISS
         from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        with warnings.catch_warnings():
+            # langchain-community announces its sunset on import; FAISS from it is still what users write.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*langchain-community.*")
+            from langchain_community.vectorstores import FAISS
 
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.chunk_size,

@@ -286,3 +286,40 @@ def test_report_lists_our_failed_questions_and_counts_the_baselines() -> None:
     assert "| d01 | number |" in text and "11 + 54" in text
     assert "## langchain-baseline: 2 of 2 questions failed" in text
     assert "![metrics per system](metrics.png)" in text
+
+
+# ---------------------------------------------------------------------------------- baseline
+
+
+def test_langchain_baseline_answers_with_the_top_passage_and_its_offsets() -> None:
+    from evals.baseline import LangChainBaseline
+    from rag.embed import HashEmbedder
+    from rag.types import Document
+
+    paragraphs = [f"第{i}段:本段讲述事项{i},涉及企业{i * 7}家,完成检查{i * 3}次。" * 6 for i in range(1, 9)]
+    text = "\n\n".join(paragraphs)
+    doc = Document(doc_id="abc", title="测试报告", text=text, source="test.txt")
+    baseline = LangChainBaseline(HashEmbedder(256), chunk_size=120, chunk_overlap=10)
+    baseline.build([doc])
+    assert baseline.chunk_count > len(paragraphs)  # every paragraph is longer than a chunk
+
+    results = baseline.search("第5段:本段讲述事项5,涉及企业35家", k=3)
+    assert len(results) == 3 and all(source == "test.txt" for _, source, _ in results)
+    assert "事项5" in results[0][0]
+    assert results[0][2] >= results[1][2] >= results[2][2]
+
+    reply = baseline.ask("第5段:本段讲述事项5,涉及企业35家")
+    [citation] = reply["citations"]
+    assert reply["answer"] == citation["quote"] == results[0][0]
+    assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert reply["mode"] == "extractive"  # it never refuses
+
+
+def test_langchain_baseline_must_be_built_first() -> None:
+    from evals.baseline import LangChainBaseline
+    from rag.embed import HashEmbedder
+
+    with pytest.raises(RuntimeError, match="build"):
+        LangChainBaseline(HashEmbedder(64)).search("问题")
+    with pytest.raises(ValueError, match="no documents"):
+        LangChainBaseline(HashEmbedder(64)).build([])
