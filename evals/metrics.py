@@ -41,6 +41,7 @@ __all__ = [
     "parse_gold",
     "load_gold",
     "first_relevant_rank",
+    "fact_in",
     "facts_correct",
     "citation_matches",
     "evidence_covered",
@@ -247,15 +248,30 @@ def first_relevant_rank(item: GoldItem, retrieved: Sequence[Retrieved]) -> int |
     return None
 
 
+def fact_in(fact: str, text: str) -> bool:
+    """Whether `fact` appears in `text` (both normalised), a number only as a whole number.
+
+    A fact that starts or ends with a digit must not continue a longer number:
+    "5" is not found in "2025年" or "5.5%", "11" is found in "涉及企业11家".
+    >>> fact_in("5", "处理信访投诉案例5件"), fact_in("5", "2025年")
+    (True, False)
+    """
+    needle, haystack = normalize(fact), normalize(text)
+    if not needle:
+        return False
+    before = r"(?<!\d)(?<!\d\.)" if needle[0].isdigit() else ""
+    after = r"(?!\d)(?!\.\d)" if needle[-1].isdigit() else ""
+    return re.search(before + re.escape(needle) + after, haystack) is not None
+
+
 def facts_correct(item: GoldItem, answer: str, mode: str) -> bool:
-    """Unanswerable: right iff refused. Otherwise: not refused and every fact appears in the answer."""
+    """Unanswerable: right iff refused. Otherwise: not refused and every fact appears in the answer (`fact_in`)."""
     if item.unanswerable:
         return mode == NOT_FOUND
     if mode == NOT_FOUND:
         # A refusal is never a right answer, even if its wording happens to contain a fact.
         return False
-    text = normalize(answer)
-    return all(normalize(fact) in text for fact in item.answer_facts)
+    return all(fact_in(fact, answer) for fact in item.answer_facts)
 
 
 def citation_matches(item: GoldItem, citations: Sequence[CitedQuote]) -> tuple[int, int]:
@@ -304,6 +320,7 @@ class ItemScore:
     evidence_covered: int
     evidence_total: int
     latency_ms: float
+    answer_chars: int  # a long answer contains facts by chance; report its length next to accuracy
 
 
 def score_item(item: GoldItem, result: SystemResult) -> ItemScore:
@@ -328,6 +345,7 @@ def score_item(item: GoldItem, result: SystemResult) -> ItemScore:
         evidence_covered=covered,
         evidence_total=evidence,
         latency_ms=result.latency_ms,
+        answer_chars=len(result.answer),
     )
 
 
@@ -367,6 +385,7 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, Any]:
     out["n_unanswerable"] = len(unanswerable)
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
+    out["answer_chars_p50"] = percentile([s.answer_chars for s in answerable if not s.refused], 50)
     return out
 
 

@@ -27,6 +27,7 @@ SUMMARY_ROWS = (
     ("false_refusal_rate", "pct"),
     ("latency_p50_ms", "ms"),
     ("latency_p95_ms", "ms"),
+    ("answer_chars_p50", "int"),
 )
 
 
@@ -38,6 +39,8 @@ def format_value(value: Any, style: str) -> str:
         return f"{100 * value:.1f}%"
     if style == "ms":
         return f"{value:.1f}"
+    if style == "int":
+        return f"{value:.0f}"
     return f"{value:.3f}"
 
 
@@ -104,7 +107,9 @@ def render_report(
         f"{first['n']} (an unanswerable question is right iff refused); refusal accuracy over "
         f"{first['n_unanswerable']} unanswerable, false-refusal rate over {first['n_answerable']} answerable; "
         "citation precision = share of citations quoting an evidence string of the right report, "
-        "evidence coverage = share of evidence strings quoted by some citation. Latency is that of one `ask` (ms).",
+        "evidence coverage = share of evidence strings quoted by some citation. Latency is that of one `ask` (ms). "
+        "answer_chars_p50 is the median length of the answers given (refusals excluded): facts are matched "
+        "literally, so a longer answer contains them by chance more often.",
         "",
     ]
     if chart:

@@ -323,3 +323,22 @@ def test_langchain_baseline_must_be_built_first() -> None:
         LangChainBaseline(HashEmbedder(64)).search("问题")
     with pytest.raises(ValueError, match="no documents"):
         LangChainBaseline(HashEmbedder(64)).build([])
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "found"),
+    [
+        ("5", "处理信访投诉案例5件", True),
+        ("5", "2025年", False),
+        ("5", "增长5.5%", False),
+        ("5.5%", "增长５.５%左右", True),
+        ("11", "涉及企业11家", True),
+        ("50", "调研工作50多次", True),
+        ("1812.4亿元", "生产总值1812.4亿元", True),
+        ("国平台", "纳入“国平台”", True),
+    ],
+)
+def test_fact_in_matches_numbers_only_whole(fact: str, text: str, found: bool) -> None:
+    from evals.metrics import fact_in
+
+    assert fact_in(fact, text) is found
