@@ -1,0 +1,201 @@
+"""The HTTP API: ask, search, list and upload reports, health.
+
+Endpoints are plain `def` functions, so FastAPI runs them in its threadpool
+and a slow question never blocks other requests. Errors always come back as
+JSON `{"error": code, "message": text}`: bad input is a 4xx with a message
+that says what to fix, anything unexpected a 500 that reveals nothing about
+the server (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.config import Settings
+from rag.errors import ConfigError, LoadError, QueryError, RagError
+from rag.retrieve import Filters
+from rag.types import Hit, Turn
+
+from .ratelimit import RateLimiter
+from .service import Service
+
+__all__ = ["ASK_BODY_LIMIT", "AskRequest", "TurnIn", "api_router", "install_error_handlers", "hit_to_dict", "client_ip"]
+
+log = logging.getLogger(__name__)
+
+# A question with a long conversation fits easily; anything bigger is not a question.
+ASK_BODY_LIMIT = 1 * 2**20
+MAX_HISTORY_TURNS = 20
+MAX_K = 50
+# Module level: FastAPI resolves the (string) annotations of endpoints against module globals.
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key, when one is configured")
+_bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
+
+
+class TurnIn(BaseModel):
+    question: str
+    answer: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, in Chinese or English", examples=["2024年检查了多少家企业？"])
+    history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first (for follow-ups)")
+    filters: dict[str, list[Any]] | None = Field(
+        default=None,
+        description='Restrict to reports: {"doc_ids": [...], "years": [2024], "publishers": ["科技局"]}',
+    )
+    k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return with the answer")
+
+
+def hit_to_dict(hit: Hit) -> dict[str, Any]:
+    """A search hit as JSON: rank, scores, where it is, and its text."""
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "dense_score": hit.dense_score,
+        "keyword_score": hit.keyword_score,
+        "chunk_id": hit.chunk.chunk_id,
+        "doc_id": hit.chunk.doc_id,
+        "title": hit.title,
+        "source": hit.source,
+        "section": list(hit.chunk.section),
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+        "text": hit.chunk.text,
+    }
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (proxies' X-Forwarded-For is not trusted: it is client-controlled)."""
+    return request.client.host if request.client else "unknown"
+
+
+def api_router(service: Service, settings: Settings) -> APIRouter:
+    """Routes under /api plus /healthz, bound to one service."""
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+
+    def require_key(
+        key: Annotated[str | None, Depends(_key_header)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        if not settings.api_key:
+            return
+        given = key or (credentials.credentials if credentials else None)
+        if given is None:
+            raise HTTPException(401, "an API key is required: send it as X-API-Key or Authorization: Bearer",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+            raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+
+    def rate_limited(request: Request) -> None:
+        ip = client_ip(request)
+        if not limiter.allow(ip):
+            wait = limiter.retry_after(ip)
+            raise HTTPException(
+                429,
+                f"too many questions: the limit is {settings.rate_limit_per_minute} per minute; retry in {wait}s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    router = APIRouter()
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_key)], tags=["api"])
+
+    @api.post("/ask", dependencies=[Depends(rate_limited)], max_body_size=ASK_BODY_LIMIT)
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """Answer a question with numbered citations (or `mode: "not_found"`)."""
+        history = [Turn(t.question, t.answer) for t in body.history[-MAX_HISTORY_TURNS:]]
+        filters = Filters.from_mapping(body.filters)
+        return service.assistant.ask(body.question, history=history, filters=filters, k=body.k).to_dict()
+
+    @api.get("/search")
+    def search(
+        q: Annotated[str, Query(description="the query")],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+        doc_id: Annotated[list[str] | None, Query(description="only these reports (repeatable)")] = None,
+        year: Annotated[list[int] | None, Query(description="only reports of these years (repeatable)")] = None,
+        publisher: Annotated[list[str] | None, Query(description="publisher contains (repeatable)")] = None,
+    ) -> list[dict[str, Any]]:
+        """The passages retrieved for a query, best first."""
+        filters = Filters.from_mapping({"doc_ids": doc_id, "years": year, "publishers": publisher})
+        return [hit_to_dict(h) for h in service.assistant.search(q, k=k, filters=filters)]
+
+    @api.get("/documents")
+    def documents() -> list[dict[str, Any]]:
+        """The indexed reports with their metadata and chunk counts."""
+        return [info.to_dict() for info in service.document_infos()]
+
+    @api.post("/documents")
+    def upload(file: Annotated[UploadFile, File(description="a report: .txt .md .html .pdf or .docx")]) -> dict[str, Any]:
+        """Add a report to the index; it is searchable as soon as this returns."""
+        if not settings.allow_upload:
+            raise HTTPException(403, "uploads are disabled on this server (POLICYQA_ALLOW_UPLOAD=false)")
+        data = file.file.read(settings.max_upload_mb * 2**20 + 1)
+        return service.add_upload(data, file.filename or "").to_dict()
+
+    @router.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        """Liveness plus what is loaded: report and chunk counts, model, answer mode."""
+        return service.status().to_dict()
+
+    router.include_router(api)
+    return router
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": _CODES.get(status, "error"), "message": message}, status_code=status, headers=headers)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    """'question: Field required; k: Input should be greater than or equal to 1'."""
+    parts = []
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            reason = (e.get("ctx") or {}).get("error", "")
+            return f"the request body is not valid JSON ({reason}); send e.g. {{\"question\": \"…\"}}"
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query"))
+        parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to a JSON body; never leak a traceback."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, _describe(list(exc.errors())))
+
+    @app.exception_handler(QueryError)
+    @app.exception_handler(LoadError)
+    @app.exception_handler(ConfigError)
+    async def bad_input(request: Request, exc: RagError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError) -> JSONResponse:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return _error(503, "the index or model is not usable right now; the server log has details")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "internal_error", "message": "internal server error; the server log has details"},
+            status_code=500,
+        )

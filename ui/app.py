@@ -1,0 +1,168 @@
+"""One FastAPI app: the HTTP API, the full-report view, and the chat page at /.
+
+`create_app` wires a `Service` around an Assistant (or a factory for one) and
+mounts the Gradio page; `serve` loads the index and model, then runs uvicorn
+on `settings.host:settings.port` (loopback by default).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+
+from rag.config import Settings
+
+from .api import api_router, install_error_handlers
+from .render import render_missing_report_page, render_report_page
+from .service import AssistantLike, Service
+
+__all__ = ["create_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+# Multipart framing around an upload of exactly max_upload_mb.
+MULTIPART_OVERHEAD = 64 * 2**10
+# The report view shows report text only: no scripts, no external loads, no framing elsewhere.
+_REPORT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(
+    assistant: AssistantLike | Callable[[], AssistantLike],
+    settings: Settings | None = None,
+    *,
+    with_page: bool = True,
+) -> FastAPI:
+    """The app: /api/*, /healthz, /docs, /report/{doc_id} and the chat page at /.
+
+    `assistant` may be a factory; it is then called on first use (tests and
+    fast start-up). `with_page=False` leaves Gradio out (API-only tests).
+    """
+    service = Service(assistant, settings)
+    settings = settings or service.settings
+    app = FastAPI(
+        title="PolicyQA",
+        description="Cited answers over Chinese government policy reports. The chat page is at `/`.",
+        version="0.1.0",
+        max_body_size=settings.max_upload_mb * 2**20 + MULTIPART_OVERHEAD,
+    )
+    app.state.service = service
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+        )
+    install_error_handlers(app)
+    app.include_router(api_router(service, settings))
+
+    @app.get("/report/{doc_id}", response_class=HTMLResponse, tags=["page"])
+    def report(
+        doc_id: str,
+        request: Request,
+        start: Annotated[int | None, Query(ge=0)] = None,
+        end: Annotated[int | None, Query(ge=0)] = None,
+    ) -> HTMLResponse:
+        """The full report text, with [start, end) highlighted as <mark id="c-{start}">."""
+        if not _may_read_reports(request, app, settings):
+            return HTMLResponse("<!doctype html><meta charset=utf-8><p>请先登录。</p>", 401, headers=_REPORT_HEADERS)
+        document = service.document(doc_id)
+        if document is None:
+            return HTMLResponse(render_missing_report_page(doc_id), 404, headers=_REPORT_HEADERS)
+        return HTMLResponse(render_report_page(document, start, end), headers=_REPORT_HEADERS)
+
+    if with_page:
+        import gradio as gr
+
+        from .page import CSS, build_page
+
+        auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
+        gr.mount_gradio_app(
+            app,
+            build_page(service),
+            path="/",
+            auth=auth,
+            auth_message="PolicyQA：请登录" if auth else None,
+            max_file_size=settings.max_upload_mb * 2**20,
+            footer_links=[],
+            run_history=False,
+            show_error=True,
+            server_name=settings.host,
+            server_port=settings.port,
+            css=CSS,
+            theme=gr.themes.Default(
+                font=(gr.themes.LocalFont("IBM Plex Sans"), "PingFang SC", "Noto Sans CJK SC",
+                      "WenQuanYi Micro Hei", "Microsoft YaHei", "sans-serif"),
+            ),
+        )
+    return app
+
+
+def _may_read_reports(request: Request, app: FastAPI, settings: Settings) -> bool:
+    """With page login on, the report view needs the page's session (or the API key)."""
+    if not (settings.ui_user and settings.ui_password):
+        return True
+    if settings.api_key:
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if given and hmac.compare_digest(given.encode(), settings.api_key.encode()):
+            return True
+    for route in app.routes:  # the mounted Gradio app keeps the login tokens
+        gradio_app = getattr(route, "app", None)
+        tokens = getattr(gradio_app, "tokens", None)
+        cookie_id = getattr(gradio_app, "cookie_id", None)
+        if tokens is not None and cookie_id is not None:
+            token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+                f"access-token-unsecure-{cookie_id}"
+            )
+            return token is not None and token in tokens
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings | None = None) -> None:
+    """Load the index and model, print the URL, and serve until interrupted."""
+    import uvicorn
+
+    from rag.assistant import Assistant
+
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    assistant = Assistant.open(settings.index_dir, settings)
+    embedder = getattr(assistant.index, "embedder", None)
+    if embedder is not None and hasattr(embedder, "warm_up"):
+        embedder.warm_up()  # load the model now, not on the first question
+    loaded = time.perf_counter() - started
+    app = create_app(assistant, settings)
+    if not _is_loopback(settings.host) and not (settings.api_key or settings.ui_user):
+        log.warning("serving on %s without POLICYQA_API_KEY or POLICYQA_UI_USER: anyone on the network can use it",
+                    settings.host)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(
+        f"PolicyQA: {len(assistant.index.documents)} reports, {len(assistant.index.chunks)} chunks loaded "
+        f"in {loaded:.1f}s (ready {time.perf_counter() - started:.1f}s)\n"
+        f"  chat page: http://{shown}:{settings.port}/\n"
+        f"  API docs:  http://{shown}:{settings.port}/docs",
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

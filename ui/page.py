@@ -1,0 +1,236 @@
+"""The chat page (Gradio Blocks): ask, read cited answers, filter reports, upload.
+
+Every chat message is one HTML block built by `ui.render` from escaped text,
+so the chatbot's Markdown never touches report text and its sanitiser is a
+second line of defence, not the first. Handlers are plain functions of the
+service; the Blocks only wire them to components.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import LoadError, RagError
+from rag.retrieve import Filters
+from rag.types import Answer, Turn
+
+from .render import escape, render_answer, render_error, render_text
+from .service import Service
+
+__all__ = ["EXAMPLES", "CSS", "build_page", "ChatHandlers"]
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = ("2024年检查了多少家企业？", "2025年有哪些工作打算？", "存在哪些问题和不足？")
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+HISTORY_TURNS = 6  # earlier turns passed on for follow-ups
+
+CSS = """
+.pq-status {color: var(--body-text-color-subdued); font-size: .9rem;}
+.pq-answer .pq-text {margin-bottom: .5rem; line-height: 1.8;}
+.pq-notice, .pq-error {color: #ad4e00; background: #fff7e6; border-radius: 6px; padding: .3rem .6rem; margin-bottom: .4rem;}
+.pq-not-found {font-size: 1.05rem; margin-bottom: .4rem;}
+.pq-cards-label {font-weight: 600; margin: .4rem 0 .3rem; color: var(--body-text-color-subdued);}
+.pq-cards {display: flex; flex-direction: column; gap: .5rem;}
+.pq-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .5rem .7rem;
+          background: var(--background-fill-primary);}
+.pq-card-head {font-weight: 600;}
+.pq-marker {color: #1677ff; margin-right: .4rem;}
+.pq-section {color: var(--body-text-color-subdued); font-size: .85rem; margin: .1rem 0 .3rem;}
+.pq-context {font-size: .92rem; line-height: 1.7; word-break: break-word;}
+.pq-context mark {background: #ffe58f; color: inherit; padding: 0 .1em;}
+.pq-open {font-size: .85rem;}
+.pq-hit .pq-marker {color: var(--body-text-color-subdued);}
+.pq-rewritten {color: var(--body-text-color-subdued); font-size: .8rem; margin-top: .4rem;}
+.pq-q {white-space: pre-wrap;}
+"""
+
+
+def _user_message(question: str) -> dict[str, str]:
+    return {"role": "user", "content": f'<div class="pq-q">{escape(question)}</div>'}
+
+
+def _assistant_message(html: str) -> dict[str, str]:
+    return {"role": "assistant", "content": html}
+
+
+def _filters(doc_ids: Sequence[str] | None, years: Sequence[str | int] | None) -> Filters | None:
+    return Filters.from_mapping({"doc_ids": list(doc_ids or []), "years": [int(y) for y in years or []]})
+
+
+class ChatHandlers:
+    """The page's event handlers, as plain methods of one service (testable without a browser)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def status_html(self) -> str:
+        s = self.service.status()
+        mode = s.mode_label + (f"（{s.llm_model}）" if s.llm_model else "")
+        return (
+            f'<div class="pq-status">已索引 {s.documents} 份报告 · {s.chunks} 个段落 · '
+            f"向量模型 {escape(s.model)} · 模式：{escape(mode)}</div>"
+        )
+
+    def filter_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(report choices as (label, doc_id), year choices), from the index as it is now."""
+        infos = self.service.document_infos()
+        reports = [(f"{i.title}（{i.year}）" if i.year else i.title, i.doc_id) for i in infos]
+        years = sorted({str(i.year) for i in infos if i.year}, reverse=True)
+        return reports, years
+
+    def refresh(self) -> tuple[str, Any, Any]:
+        reports, years = self.filter_choices()
+        return self.status_html(), gr.update(choices=reports), gr.update(choices=years)
+
+    def respond(
+        self,
+        question: str,
+        chat: list[dict[str, Any]] | None,
+        turns: list[list[str]] | None,
+        doc_ids: Sequence[str] | None,
+        years: Sequence[str] | None,
+    ) -> Iterator[tuple[list[dict[str, Any]], list[list[str]], str]]:
+        """Stream one exchange: yields (chat, turns, question box) as the answer grows."""
+        chat = list(chat or [])
+        turns = list(turns or [])
+        if not (question or "").strip():
+            yield chat, turns, ""
+            return
+        chat += [_user_message(question), _assistant_message('<div class="pq-answer">正在检索…</div>')]
+        yield chat, turns, ""
+        history = [Turn(q, a) for q, a in turns[-HISTORY_TURNS:]]
+        try:
+            answer: Answer | None = None
+            written = ""
+            for event in self.service.assistant.stream(question, history=history, filters=_filters(doc_ids, years)):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    written += event
+                    chat[-1] = _assistant_message(f'<div class="pq-answer"><div class="pq-text">{render_text(written)}</div></div>')
+                    yield chat, turns, ""
+            assert answer is not None, "the assistant ended without an answer"
+        except RagError as exc:
+            chat[-1] = _assistant_message(render_error(f"无法回答：{exc}"))
+            yield chat, turns, ""
+            return
+        except Exception:
+            log.exception("answering %r failed", question)
+            chat[-1] = _assistant_message(render_error("出错了，请稍后再试（详情见服务器日志）。"))
+            yield chat, turns, ""
+            return
+        chat[-1] = _assistant_message(render_answer(answer, self.service.documents()))
+        turns.append([question, answer.text])
+        yield chat, turns, ""
+
+    def upload(self, path: str | None, progress: Any = None) -> tuple[str, str, Any, Any, None]:
+        """Index an uploaded file; returns (message, status, report choices, year choices, cleared file box)."""
+        if not path:
+            status, reports, years = self.refresh()
+            return "", status, reports, years, None
+
+        def report(fraction: float, text: str) -> None:
+            if progress is not None:
+                progress(fraction, desc=text)
+
+        name = Path(path).name
+        try:
+            result = self.service.add_upload(Path(path).read_bytes(), name, progress=report)
+            message = f'<div class="pq-ok">✅ {escape(result.message)}</div>'
+        except LoadError as exc:
+            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：{escape(exc.reason)}</div>'
+        except RagError as exc:
+            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：{escape(str(exc))}</div>'
+        except Exception:
+            log.exception("indexing upload %s failed", name)
+            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：服务器内部错误（详情见日志）。</div>'
+        status, reports, years = self.refresh()
+        return message, status, reports, years, None
+
+
+def build_page(service: Service) -> gr.Blocks:
+    """The Blocks of the chat page (mount with `gr.mount_gradio_app`)."""
+    handlers = ChatHandlers(service)
+    settings = service.settings
+
+    def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, Any, None]:  # noqa: B008 (Gradio's idiom)
+        return handlers.upload(path, progress)
+
+    with gr.Blocks(title="PolicyQA 政策报告问答", analytics_enabled=False) as page:
+        gr.HTML('<h2 style="margin:.2rem 0">PolicyQA · 政策报告问答</h2>'
+                '<div class="pq-status">回答只来自已索引的报告原文，每条结论都附出处，可点开查看原文。</div>')
+        status = gr.HTML(elem_id="pq-status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="对话",
+                    elem_id="pq-chat",
+                    height=560,
+                    sanitize_html=True,
+                    latex_delimiters=[],
+                    buttons=["copy"],
+                    feedback_options=None,
+                    placeholder="请输入关于报告的问题，或点击下方示例问题开始。",
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="输入问题，例如：2024年检查了多少家企业？",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                        max_length=settings.max_question_chars,
+                        elem_id="pq-question",
+                        autofocus=True,
+                    )
+                    ask = gr.Button("提问", variant="primary", scale=1, elem_id="pq-ask")
+                with gr.Row():
+                    gr.HTML('<span class="pq-status">示例问题：</span>')
+                    example_buttons = [gr.Button(q, size="sm", elem_classes="pq-example") for q in EXAMPLES]
+                    clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="pq-clear")
+            with gr.Column(scale=2):
+                with gr.Group():
+                    reports = gr.Dropdown(label="按报告筛选（不选即全部）", multiselect=True, choices=[], elem_id="pq-reports")
+                    years = gr.Dropdown(label="按年份筛选", multiselect=True, choices=[], elem_id="pq-years")
+                with gr.Group(visible=settings.allow_upload):
+                    upload_box = gr.File(
+                        label="上传报告（txt / html / md / pdf / docx），上传后即可提问",
+                        file_types=UPLOAD_TYPES,
+                        file_count="single",
+                        type="filepath",
+                        elem_id="pq-upload",
+                    )
+                    upload_message = gr.HTML(elem_id="pq-upload-message")
+                if not settings.allow_upload:
+                    gr.HTML('<div class="pq-status">本服务器未开放上传。</div>')
+                gr.HTML('<div class="pq-status">HTTP API 文档：<a href="docs" target="_blank">/docs</a></div>')
+        turns = gr.State([])
+
+        chat_io: dict[str, Any] = dict(
+            fn=handlers.respond,
+            inputs=[question, chatbot, turns, reports, years],
+            outputs=[chatbot, turns, question],
+            api_visibility="private",
+            show_progress="minimal",
+        )
+        ask.click(**chat_io)
+        question.submit(**chat_io)
+        for button in example_buttons:
+            button.click(lambda q=button.value: q, outputs=question, api_visibility="private").then(**chat_io)
+        clear.click(lambda: ([], [], ""), outputs=[chatbot, turns, question], api_visibility="private")
+        if settings.allow_upload:
+            upload_box.upload(
+                upload,
+                inputs=upload_box,
+                outputs=[upload_message, status, reports, years, upload_box],
+                api_visibility="private",
+                concurrency_limit=1,
+            )
+        page.load(handlers.refresh, outputs=[status, reports, years], api_visibility="private")
+    page.queue(default_concurrency_limit=8)
+    return page
