@@ -178,10 +178,10 @@ def plot_chart(metrics: Mapping[str, Any], path: Path) -> Path:
             label = "n/a" if value is None else f"{100 * value:.0f}%"
             ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(CHART_METRICS)), [label for _, label in CHART_METRICS])
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, 1.25)  # headroom for the bar labels and the legend above the 100% line
     ax.set_ylabel("share of questions / citations")
     ax.set_title(f"PolicyQA vs baseline on {Path(metrics['gold']).name}")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper center", ncol=len(systems), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

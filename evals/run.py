@@ -121,7 +121,9 @@ def _run(args: argparse.Namespace) -> int:
                 results[OURS] = run_system(OURS, gold, ask, search)
         if BASELINE in systems:
             documents = list(index.documents.values()) if args.index is not None else None
-            ask, search, build = _baseline_system(args, documents, embedder, args.k)
+            # Same model as our index (with --index, the one it was built with).
+            model = index.embedder if index is not None else embedder
+            ask, search, build = _baseline_system(args, documents, model, args.k)
             builds[BASELINE] = build
             print(f"{BASELINE}: {_describe(build)}", file=sys.stderr)
             results[BASELINE] = run_system(BASELINE, gold, ask, search)
