@@ -1,0 +1,73 @@
+"""PolicyQA's hybrid search as a LangChain retriever, for portal developers' chains.
+
+    from rag.index import load_index
+    from rag.lc_retriever import PolicyQARetriever
+
+    retriever = PolicyQARetriever(index=load_index("index/default"), k=5)
+    docs = retriever.invoke("2024年检查了多少家企业？")
+    docs[0].metadata["section_path"], docs[0].metadata["start"]
+
+Each LangChain Document is one chunk; `metadata["start"]`/`["end"]` are its
+exact offsets into the report's cleaned text, as everywhere in PolicyQA.
+Importing this module imports langchain-core; `rag` itself does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+
+from .query import clean_query
+from .retrieve import Filters
+from .types import Hit
+
+__all__ = ["PolicyQARetriever", "hit_to_document"]
+
+SECTION_SEP = " › "
+
+
+class PolicyQARetriever(BaseRetriever):
+    """A LangChain `BaseRetriever` over a PolicyQA index.
+
+    `index` is anything with `search(query, k, filters) -> list[Hit]` (a
+    `rag.index.Index` in practice); `filters` restricts every search to some
+    documents, years or publishers.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Any
+    k: int = Field(default=5, ge=1)
+    filters: Filters | None = None
+    max_query_chars: int = Field(default=500, ge=1)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        text = clean_query(query, self.max_query_chars)
+        return [hit_to_document(hit) for hit in self.index.search(text, k=self.k, filters=self.filters)]
+
+
+def hit_to_document(hit: Hit) -> LCDocument:
+    """One retrieved chunk as a LangChain Document with PolicyQA's facts in metadata."""
+    chunk = hit.chunk
+    return LCDocument(
+        page_content=chunk.text,
+        id=chunk.chunk_id,
+        metadata={
+            "doc_id": chunk.doc_id,
+            "chunk_id": chunk.chunk_id,
+            "title": hit.title,
+            "source": hit.source,
+            "section": list(chunk.section),
+            "section_path": SECTION_SEP.join(chunk.section),
+            "start": chunk.start,
+            "end": chunk.end,
+            "score": hit.score,
+            "rank": hit.rank,
+        },
+    )
