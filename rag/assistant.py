@@ -102,7 +102,7 @@ class Assistant:
         if self.chat_model is None:
             yield _with_query(replace(extractive, hits=shown), query, text)
             return
-        from .llm import stream_llm_answer
+        from .llm import AnswerRejected, stream_llm_answer
 
         try:
             final: Answer | None = None
@@ -113,6 +113,9 @@ class Assistant:
                     yield event
             assert final is not None
             yield _with_query(replace(final, hits=shown), query, text)
+        except AnswerRejected as exc:
+            notice = f"大模型回答未通过核对（{exc}），以下为原文摘录答案。"
+            yield _with_query(replace(extractive, hits=shown, notice=notice), query, text)
         except LLMError as exc:
             notice = f"大模型暂不可用（{exc}），以下为原文摘录答案。"
             yield _with_query(replace(extractive, hits=shown, notice=notice), query, text)
