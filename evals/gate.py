@@ -15,23 +15,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Thresholds", "check", "load_thresholds", "main"]
+__all__ = ["Thresholds", "GateInputError", "check", "load_thresholds", "main"]
 
 Thresholds = Mapping[str, Any]
 
 
+class GateInputError(ValueError):
+    """A metrics or thresholds file is missing, not JSON, or not in the expected shape."""
+
+
 def load_thresholds(path: Path | str) -> dict[str, Any]:
-    """Read and validate a thresholds file (raises ValueError naming the problem)."""
+    """Read and validate a thresholds file (raises GateInputError naming the problem)."""
     raw = _read_json(Path(path), "thresholds")
     minimums = raw.get("minimums") if isinstance(raw, dict) else None
     if not isinstance(minimums, dict) or not minimums:
-        raise ValueError(
+        raise GateInputError(
             f'{path}: expected {{"system": "ours", "minimums": {{"answer_accuracy": 0.8, ...}}}}, '
             f"found keys {sorted(raw) if isinstance(raw, dict) else type(raw).__name__}"
         )
     for key, value in minimums.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise ValueError(f"{path}: minimum for {key!r} must be a number in (0, 1], found {value!r}")
+            raise GateInputError(f"{path}: minimum for {key!r} must be a number in (0, 1], found {value!r}")
     return {"system": raw.get("system", "ours"), "minimums": dict(minimums)}
 
 
@@ -59,9 +63,9 @@ def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValueError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
+        raise GateInputError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{what} file {path} is not valid JSON: {exc}") from exc
+        raise GateInputError(f"{what} file {path} is not valid JSON: {exc}") from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         metrics = _read_json(Path(args[0]), "metrics")
+        if not isinstance(metrics, dict) or not isinstance(metrics.get("systems"), dict):
+            raise GateInputError(f"{args[0]} is not an evals.run metrics.json (no 'systems' object)")
         thresholds = load_thresholds(args[1])
-    except ValueError as exc:
+    except GateInputError as exc:
         print(f"evals.gate: error: {exc}", file=sys.stderr)
         return 2
     failures = check(metrics, thresholds)

@@ -60,12 +60,18 @@ SearchFn = Callable[[str], tuple[Retrieved, ...]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:
+        # `policyqa eval -- --gold …`: the CLI forwards its remainder, separator included.
+        argv = argv[1:]
     args = _parser().parse_args(argv)
     from rag.errors import RagError
 
+    from .gate import GateInputError
+
     try:
         return _run(args)
-    except (RagError, GoldError, FileNotFoundError) as exc:
+    except (RagError, GoldError, GateInputError) as exc:
         print(f"evals.run: error: {exc}", file=sys.stderr)
         return 2
 
@@ -93,7 +99,13 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise GoldError(f"--k must be at least 1, got {args.k}")
-    thresholds = load_thresholds(args.thresholds) if args.thresholds else None  # fail before the long run
+    # Fail on bad inputs before the model loads.
+    thresholds = load_thresholds(args.thresholds) if args.thresholds else None
+    if args.index is not None and not args.index.is_dir():
+        raise GoldError(f"--index {args.index} is not a folder; build one with `policyqa index <reports> --index {args.index}`")
+    missing = [str(p) for p in args.docs or () if not p.exists()]
+    if missing:
+        raise GoldError(f"--docs: no such file or folder: {', '.join(missing)}")
     started = time.perf_counter()
     gold = load_gold(args.gold)
     out = args.out or Path("evals") / "out" / args.gold.stem
