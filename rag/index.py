@@ -612,7 +612,9 @@ class Index:
                 "title": doc.title,
                 "source": doc.source,
                 "sources": list(self._records[doc_id].sources),
-                "origins": [{"source": src, "path": path or None} for src, path in self._records[doc_id].origins],
+                "origins": [
+                    {"source": src, "path": path or None} for src, path in self._records[doc_id].origins
+                ],
                 "text_sha256": _sha256(doc.text),
                 "chunk_count": counts.get(doc_id, 0),
                 "meta": dataclasses.asdict(doc.meta),
@@ -724,7 +726,9 @@ def _load_generation(
         try:
             origins = tuple(sorted((str(o["source"]), str(o["path"] or "")) for o in info["origins"]))
         except (KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"{gen / store.MANIFEST} lists malformed origins for {doc.doc_id}: {hint}") from exc
+            raise IndexCorruptError(
+                f"{gen / store.MANIFEST} lists malformed origins for {doc.doc_id}: {hint}"
+            ) from exc
         records[doc.doc_id] = _Record(origins)
     if documents.keys() != listed.keys():
         raise IndexCorruptError(
