@@ -321,14 +321,13 @@ class Index:
         start = time.perf_counter()
         files, errors = _expand(paths)
         loaded: list[tuple[Document, str | None]] = []
-        failed: set[str] = set()
         for path in files:
             try:
                 loaded.append((load_document(path), str(path.resolve())))
             except LoadError as exc:
                 log.warning("skipping %s", exc)
                 errors.append(exc)
-                failed.add(str(path.resolve()))
+        # a file that exists but failed to load keeps its previous version in the index
         present = {str(p.resolve()) for p in files}
         folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
         gone = {

@@ -114,6 +114,17 @@ def test_build_save_load_roundtrip(tmp_path: Path, corpus: Path, embedder: Count
     assert sum(d["chunk_count"] for d in manifest["documents"].values()) == len(loaded.chunks)
 
 
+def test_empty_index_roundtrip(tmp_path: Path, embedder: CountingEmbedder) -> None:
+    (tmp_path / "empty").mkdir()
+    idx = build([tmp_path / "empty"], tmp_path / "idx", embedder)
+    assert len(idx) == 0 and idx.generation == "gen-000001"
+    loaded = load_index(tmp_path / "idx", embedder=embedder)
+    assert len(loaded) == 0 and loaded.documents == {}
+    assert loaded.keyword_search("法治", 5)[0].size == 0
+    assert loaded.dense_search(embedder.embed_query("法治"), 5)[0].size == 0
+    assert loaded.search("法治", k=3) == []
+
+
 def test_embedded_text_has_title_and_section(
     tmp_path: Path, corpus: Path, embedder: CountingEmbedder
 ) -> None:
