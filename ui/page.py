@@ -33,6 +33,7 @@ HISTORY_TURNS = 6  # earlier turns passed on for follow-ups
 CSS = """
 .pq-status {color: var(--body-text-color-subdued); font-size: .9rem;}
 .pq-answer .pq-text {margin-bottom: .5rem; line-height: 1.8;}
+.pq-ok {color: #237804; background: #f6ffed; border-radius: 6px; padding: .3rem .6rem;}
 .pq-notice, .pq-error {color: #ad4e00; background: #fff7e6; border-radius: 6px; padding: .3rem .6rem; margin-bottom: .4rem;}
 .pq-not-found {font-size: 1.05rem; margin-bottom: .4rem;}
 .pq-cards-label {font-weight: 600; margin: .4rem 0 .3rem; color: var(--body-text-color-subdued);}
@@ -41,7 +42,7 @@ CSS = """
           background: var(--background-fill-primary);}
 .pq-card-head {font-weight: 600;}
 .pq-marker {color: #1677ff; margin-right: .4rem;}
-.pq-section {color: var(--body-text-color-subdued); font-size: .85rem; margin: .1rem 0 .3rem;}
+.pq-section {color: #59636e; font-size: .85rem; margin: .1rem 0 .3rem;}
 .pq-context {font-size: .92rem; line-height: 1.7; word-break: break-word;}
 .pq-context mark {background: #ffe58f; color: inherit; padding: 0 .1em;}
 .pq-open {font-size: .85rem;}
@@ -142,14 +143,14 @@ class ChatHandlers:
         name = Path(path).name
         try:
             result = self.service.add_upload(Path(path).read_bytes(), name, progress=report)
-            message = f'<div class="pq-ok">✅ {escape(result.message)}</div>'
+            message = f'<div class="pq-msg pq-ok">{escape(name)}：{escape(result.message)}</div>'
         except LoadError as exc:
-            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：{escape(exc.reason)}</div>'
+            message = f'<div class="pq-msg pq-error">⚠ 无法加入 {escape(name)}：{escape(exc.reason)}</div>'
         except RagError as exc:
-            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：{escape(str(exc))}</div>'
+            message = f'<div class="pq-msg pq-error">⚠ 无法加入 {escape(name)}：{escape(str(exc))}</div>'
         except Exception:
             log.exception("indexing upload %s failed", name)
-            message = f'<div class="pq-error">⚠ 无法加入 {escape(name)}：服务器内部错误（详情见日志）。</div>'
+            message = f'<div class="pq-msg pq-error">⚠ 无法加入 {escape(name)}：服务器内部错误（详情见日志）。</div>'
         status, reports, years = self.refresh()
         return message, status, reports, years, None
 
@@ -171,7 +172,7 @@ def build_page(service: Service) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     label="对话",
                     elem_id="pq-chat",
-                    height=560,
+                    height=640,
                     sanitize_html=True,
                     latex_delimiters=[],
                     buttons=["copy"],
@@ -189,23 +190,26 @@ def build_page(service: Service) -> gr.Blocks:
                         autofocus=True,
                     )
                     ask = gr.Button("提问", variant="primary", scale=1, elem_id="pq-ask")
+                gr.HTML('<div class="pq-status">示例问题（点击即可提问）：</div>')
                 with gr.Row():
-                    gr.HTML('<span class="pq-status">示例问题：</span>')
-                    example_buttons = [gr.Button(q, size="sm", elem_classes="pq-example") for q in EXAMPLES]
-                    clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="pq-clear")
+                    example_buttons = [
+                        gr.Button(q, size="sm", elem_classes="pq-example", min_width=120) for q in EXAMPLES
+                    ]
+                    clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="pq-clear", min_width=80)
             with gr.Column(scale=2):
                 with gr.Group():
                     reports = gr.Dropdown(label="按报告筛选（不选即全部）", multiselect=True, choices=[], elem_id="pq-reports")
                     years = gr.Dropdown(label="按年份筛选", multiselect=True, choices=[], elem_id="pq-years")
-                with gr.Group(visible=settings.allow_upload):
-                    upload_box = gr.File(
-                        label="上传报告（txt / html / md / pdf / docx），上传后即可提问",
-                        file_types=UPLOAD_TYPES,
-                        file_count="single",
-                        type="filepath",
-                        elem_id="pq-upload",
-                    )
-                    upload_message = gr.HTML(elem_id="pq-upload-message")
+                upload_box = gr.File(
+                    label="上传报告（txt / html / md / pdf / docx），上传后即可提问",
+                    file_types=UPLOAD_TYPES,
+                    file_count="single",
+                    type="filepath",
+                    elem_id="pq-upload",
+                    visible=settings.allow_upload,
+                    height=180,
+                )
+                upload_message = gr.HTML(elem_id="pq-upload-message", visible=settings.allow_upload)
                 if not settings.allow_upload:
                     gr.HTML('<div class="pq-status">本服务器未开放上传。</div>')
                 gr.HTML('<div class="pq-status">HTTP API 文档：<a href="docs" target="_blank">/docs</a></div>')
@@ -223,6 +227,7 @@ def build_page(service: Service) -> gr.Blocks:
         for button in example_buttons:
             button.click(lambda q=button.value: q, outputs=question, api_visibility="private").then(**chat_io)
         clear.click(lambda: ([], [], ""), outputs=[chatbot, turns, question], api_visibility="private")
+        chatbot.clear(lambda: [], outputs=turns, api_visibility="private")  # the chatbot's own 🗑 button
         if settings.allow_upload:
             upload_box.upload(
                 upload,

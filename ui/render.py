@@ -48,8 +48,12 @@ def escape(text: str) -> str:
 
 
 def render_text(text: str) -> str:
-    """Escaped text with line breaks kept as <br> (no blank lines: the block stays one HTML block)."""
-    return "<br>".join(escape(line) for line in text.splitlines() if line.strip()) or escape(text)
+    """Escaped text with line breaks as <br>, never a raw newline (the message stays one HTML block).
+
+    >>> render_text("一、情况\\n\\n<b>甲</b>")
+    '一、情况<br>&lt;b&gt;甲&lt;/b&gt;'
+    """
+    return "<br>".join(escape(line.strip()) for line in text.splitlines() if line.strip())
 
 
 def paragraph_around(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> tuple[str, str, str]:
@@ -94,7 +98,7 @@ def _card(marker: str, title: str, section: Sequence[str], before: str, quote_: 
         f'<div class="pq-card-head"><span class="pq-marker">{marker}</span>'
         f'<span class="pq-title">{escape(title)}</span></div>'
         f'<div class="pq-section">{_section(section)}</div>'
-        f'<div class="pq-context">{escape(before)}<mark>{escape(quote_)}</mark>{escape(after)}</div>'
+        f'<div class="pq-context">{render_text(before)}<mark>{render_text(quote_)}</mark>{render_text(after)}</div>'
         f'<a class="pq-open" href="{escape(href)}" target="_blank" rel="noopener noreferrer">查看原文 ↗</a>'
         "</div>"
     )
@@ -114,6 +118,8 @@ def render_hit_card(hit: Hit, document: Document | None = None) -> str:
     """A passage offered as context (not evidence): the chunk text, no highlight inside."""
     chunk = hit.chunk
     text = chunk.text
+    if chunk.section and text.startswith(chunk.section[-1]):  # the heading is on the card already
+        text = text[len(chunk.section[-1]) :].lstrip()
     if len(text) > 2 * CONTEXT_CHARS:
         text = text[: 2 * CONTEXT_CHARS] + "…"
     href = report_href(chunk.doc_id, chunk.start, chunk.end)
@@ -122,7 +128,7 @@ def render_hit_card(hit: Hit, document: Document | None = None) -> str:
         f'<div class="pq-card-head"><span class="pq-marker">{hit.rank}</span>'
         f'<span class="pq-title">{escape(hit.title)}</span></div>'
         f'<div class="pq-section">{_section(chunk.section)}</div>'
-        f'<div class="pq-context">{escape(text)}</div>'
+        f'<div class="pq-context">{render_text(text)}</div>'
         f'<a class="pq-open" href="{escape(href)}" target="_blank" rel="noopener noreferrer">查看原文 ↗</a>'
         "</div>"
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.config import Settings
-from rag.errors import LoadError
+from rag.errors import LoadError, RagError
 from rag.types import Document
 
 __all__ = [
@@ -110,12 +110,14 @@ class UploadResult:
     chunks: int  # chunks in the index afterwards
     documents: int  # reports in the index afterwards
     seconds: float
+    saved: bool = True  # False: searchable until restart only (saving the index failed; see the log)
 
     @property
     def message(self) -> str:
-        if self.added or self.updated:
-            return f"已加入《{self.title}》，现在可以提问了（共 {self.documents} 份报告，用时 {self.seconds:.1f} 秒）。"
-        return f"《{self.title}》已在索引中，无需重复加入。"
+        if not (self.added or self.updated):
+            return f"《{self.title}》已在索引中，无需重复加入。"
+        text = f"已加入《{self.title}》，现在可以提问了（共 {self.documents} 份报告，用时 {self.seconds:.1f} 秒）。"
+        return text if self.saved else text + "注意：索引未能保存到磁盘，重启后需重新上传。"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "message": self.message}
@@ -250,17 +252,33 @@ class Service:
             except Exception:
                 path.unlink(missing_ok=True)
                 raise
-        errors = list(getattr(summary, "errors", ()) or ())
-        if errors:
-            path.unlink(missing_ok=True)
-            first = errors[0]
-            raise first if isinstance(first, LoadError) else LoadError(name, str(first))
+            errors = list(getattr(summary, "errors", ()) or ())
+            if errors:
+                path.unlink(missing_ok=True)
+                first = errors[0]
+                raise first if isinstance(first, LoadError) else LoadError(name, str(first))
+            report(0.9, "保存索引…")
+            saved = self._save()
         report(1.0, "完成")
         counts = {k: _count(getattr(summary, k, 0)) for k in ("added", "updated", "skipped")}
         log.info("upload %s indexed as %s: %s", path.name, document.doc_id, counts)
-        return self._result(path.name, document, counts, started)
+        return self._result(path.name, document, counts, started, saved)
 
-    def _result(self, name: str, document: Document, counts: Mapping[str, int], started: float) -> UploadResult:
+    def _save(self) -> bool:
+        """Persist the index (searchable in memory either way); False if saving failed."""
+        save = getattr(self.index, "save", None)
+        if save is None:
+            return True
+        try:
+            save()
+        except RagError as exc:  # e.g. another process rebuilt the index meanwhile
+            log.error("the upload is searchable now but was not saved: %s", exc)
+            return False
+        return True
+
+    def _result(
+        self, name: str, document: Document, counts: Mapping[str, int], started: float, saved: bool = True
+    ) -> UploadResult:
         return UploadResult(
             filename=name,
             doc_id=document.doc_id,
@@ -271,6 +289,7 @@ class Service:
             chunks=len(self.index.chunks),
             documents=len(self.index.documents),
             seconds=round(time.perf_counter() - started, 3),
+            saved=saved,
         )
 
     def _store(self, name: str, data: bytes) -> Path:

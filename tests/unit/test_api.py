@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from rag.chunk import chunk_document
 from rag.compose import compose_extractive, not_found_answer
 from rag.config import Settings
-from rag.errors import LoadError
+from rag.errors import IndexMismatchError, LoadError
 from rag.load import load_bytes, load_document
 from rag.query import clean_query
 from rag.retrieve import Filters
@@ -58,6 +58,7 @@ class FakeIndex:
         self.documents: dict[str, Document] = {}
         self.chunks: list[Chunk] = []
         self.add_calls: list[list[Path]] = []
+        self.saves = 0
         self.add(paths)
         self.add_calls.clear()
 
@@ -83,6 +84,10 @@ class FakeIndex:
             summary.added += 1
         summary.chunks = len(self.chunks)
         return summary
+
+    def save(self) -> str:
+        self.saves += 1
+        return f"gen-{self.saves}"
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         grams = {query[i : i + 2] for i in range(len(query) - 1)}
@@ -369,6 +374,7 @@ def test_upload_makes_the_report_searchable_at_once(tmp_path: Path, base_index: 
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["added"] == 1 and body["documents"] == 2 and body["filename"] == "餐饮检查.txt"
+    assert body["saved"] is True and assistant.index.saves == 1
     stored = tmp_path / "index" / "uploads" / "default" / "餐饮检查.txt"
     assert stored.read_bytes() == UNIQUE.encode()
     answer = client.post("/api/ask", json={"question": "某区2024年共检查餐饮企业多少家？"}).json()
@@ -376,6 +382,18 @@ def test_upload_makes_the_report_searchable_at_once(tmp_path: Path, base_index: 
     assert body["doc_id"] in {d["doc_id"] for d in client.get("/api/documents").json()}
     again = client.post("/api/documents", files={"file": ("copy.txt", UNIQUE.encode())}).json()
     assert again["added"] == 0 and again["skipped"] == 1
+
+
+def test_upload_stays_searchable_when_saving_fails(tmp_path: Path, base_index: FakeIndex) -> None:
+    client, assistant = _client(tmp_path, base_index)
+
+    def fail() -> None:
+        raise IndexMismatchError("changed by another writer")
+
+    assistant.index.save = fail  # type: ignore[method-assign]
+    body = client.post("/api/documents", files={"file": ("r.txt", UNIQUE.encode())}).json()
+    assert body["added"] == 1 and body["saved"] is False and "未能保存" in body["message"]
+    assert "137" in client.post("/api/ask", json={"question": "某区2024年共检查餐饮企业多少家？"}).json()["text"]
 
 
 def test_upload_traversal_name_stays_in_the_uploads_folder(tmp_path: Path, base_index: FakeIndex) -> None:
@@ -480,6 +498,8 @@ def test_not_found_rendering_offers_closest_passages(client: TestClient, base_in
     html = render_answer(answer, base_index.documents)
     assert answer.mode == "not_found"
     assert "报告中未找到相关信息" in html and "最接近的段落（仅供参考）" in html
+    assert html.count('class="pq-card pq-hit"') == min(3, len(answer.hits)) > 0
+    assert "\n" not in html
 
 
 def test_a_factory_is_called_once_on_first_use(tmp_path: Path, base_index: FakeIndex) -> None:
