@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         "corpus": {"index": str(args.index)} if args.index else {"docs": [str(p) for p in args.docs]},
         "n_questions": len(gold),
         "k": args.k,
-        "model": embedder.name,
+        "model": (index.embedder if index is not None else embedder).name,
         "llm_provider": settings.llm_provider,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_load_s": round(model_load, 3),
