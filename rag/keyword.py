@@ -214,7 +214,9 @@ class ChineseTokenizer:
                     joins[joined] = joined
                 arabic = _arabic_term(joined)
                 for spelling in dict.fromkeys((joined, arabic)):
-                    tk.add_word(spelling)
+                    # A floor on the frequency: with jieba's bare suggestion, rare dictionary
+                    # entries still win (科技局局长 → 科技/局局长 instead of 科技局/局长).
+                    tk.add_word(spelling, freq=max(tk.suggest_freq(spelling), _TERM_FREQ_FLOOR))
                     canon[spelling] = arabic
         self._canon = canon
         self._long_terms = tuple(sorted(t for t in canon if len(t) >= 4))
@@ -229,6 +231,7 @@ class ChineseTokenizer:
 
 
 _SEPARATORS = "、,，;；/ \t"
+_TERM_FREQ_FLOOR = 1000
 
 
 def _squash(term: str) -> str:
@@ -360,28 +363,30 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75) -> KeywordIndex:
         """Tokenise `texts` and index them."""
-        return cls.from_tokens([tokenize(t) for t in texts], k1=k1, b=b)
+        return cls._assemble({}, (tokenize(t) for t in texts), k1=k1, b=b)
 
     @classmethod
     def from_tokens(
         cls, token_lists: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75
     ) -> KeywordIndex:
         """Index already-tokenised texts (tokens must come from `tokenize`)."""
-        counts = [Counter(tokens) for tokens in token_lists]
-        return cls._from_counts(counts, k1=k1, b=b)
+        return cls._assemble({}, iter(token_lists), k1=k1, b=b)
 
     def derive(self, rows: Sequence[int | str]) -> KeywordIndex:
         """A new index whose row i is this index's row `rows[i]` (an int) or a new text (a str).
 
         Unchanged chunks keep their stored term counts: only the new texts are tokenised.
         """
-        counts: list[Counter[str]] = []
-        for row in rows:
-            if isinstance(row, str):
-                counts.append(Counter(tokenize(row)))
-            else:
-                counts.append(self.term_counts(int(row)))
-        return self._from_counts(counts, k1=self.k1, b=self.b)
+
+        def items() -> Iterator[Sequence[str] | tuple[np.ndarray, np.ndarray]]:
+            for row in rows:
+                if isinstance(row, str):
+                    yield tokenize(row)
+                else:
+                    lo, hi = int(self._indptr[row]), int(self._indptr[row + 1])
+                    yield (np.asarray(self._terms[lo:hi]), np.asarray(self._tfs[lo:hi]))
+
+        return self._assemble({t: i for i, t in enumerate(self.vocab)}, items(), k1=self.k1, b=self.b)
 
     def term_counts(self, position: int) -> Counter[str]:
         """The stored tokens of one text, as counts."""
@@ -391,34 +396,92 @@ class KeywordIndex:
         )
 
     @classmethod
-    def _from_counts(cls, counts: Sequence[Counter[str]], *, k1: float, b: float) -> KeywordIndex:
-        vocab = sorted(set().union(*counts)) if counts else []
-        ids = {t: i for i, t in enumerate(vocab)}
-        indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    def _assemble(
+        cls,
+        known: dict[str, int],
+        items: Iterator[Sequence[str] | tuple[np.ndarray, np.ndarray]],
+        *,
+        k1: float,
+        b: float,
+    ) -> KeywordIndex:
+        """Term-count rows → an index over a sorted vocabulary of the terms that occur.
+
+        `items` are token lists, or (term ids into `known`, counts) pairs for rows
+        carried over from an existing index; new tokens extend `known` (mutated).
+        """
         term_rows: list[np.ndarray] = []
         tf_rows: list[np.ndarray] = []
-        for i, c in enumerate(counts):
-            order = sorted(ids[t] for t in c)
-            term_rows.append(np.asarray(order, dtype=np.int32))
-            tf_rows.append(np.asarray([c[vocab[t]] for t in order], dtype=np.int32))
-            indptr[i + 1] = indptr[i] + len(order)
-        terms = np.concatenate(term_rows) if term_rows else np.zeros(0, np.int32)
+        for item in items:
+            if isinstance(item, tuple):
+                terms, tfs = item
+            else:
+                ids = np.fromiter(
+                    (known.setdefault(t, len(known)) for t in item), dtype=np.int64, count=len(item)
+                )
+                terms, tfs = np.unique(ids, return_counts=True)
+            term_rows.append(terms.astype(np.int64))
+            tf_rows.append(tfs.astype(np.int32))
+        lengths = np.fromiter((len(r) for r in term_rows), dtype=np.int64, count=len(term_rows))
+        terms = np.concatenate(term_rows) if term_rows else np.zeros(0, np.int64)
         tfs = np.concatenate(tf_rows) if tf_rows else np.zeros(0, np.int32)
-        return cls(vocab, indptr, terms, tfs, fingerprint=tokenizer_fingerprint(), k1=k1, b=b)
+        # Sorted vocabulary of the terms still in use: same corpus, same ids, same bytes
+        # (an incremental update equals a fresh build).
+        used = np.bincount(terms, minlength=len(known)) > 0
+        by_id = sorted(known, key=known.__getitem__)
+        vocab = sorted(t for t, u in zip(by_id, used, strict=True) if u)
+        remap = np.full(len(known), -1, dtype=np.int64)
+        for new_id, token in enumerate(vocab):
+            remap[known[token]] = new_id
+        terms = remap[terms]
+        docs = np.repeat(np.arange(len(lengths)), lengths)
+        order = np.lexsort((terms, docs))
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return cls(
+            vocab,
+            indptr,
+            terms[order].astype(np.int32),
+            tfs[order],
+            fingerprint=tokenizer_fingerprint(),
+            k1=k1,
+            b=b,
+        )
 
     def _score_matrix(self) -> Any:
+        """bm25s's Lucene BM25 matrix, computed with numpy from the stored term counts.
+
+        Same formula as `bm25s.BM25(method="lucene").index(...)` (checked in the tests),
+        without its per-document Python loops and token lists, which dominate time and
+        memory on 100k chunks.
+        """
         if len(self) == 0 or not self.vocab:
             return None
         import bm25s
 
+        n_docs, n_vocab = len(self), len(self.vocab)
+        lengths = np.diff(self._indptr)
+        docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        terms = np.asarray(self._terms, dtype=np.int64)
+        tf = np.asarray(self._tfs, dtype=np.float32)
+        doc_len = np.bincount(docs, weights=tf, minlength=n_docs)  # tokens per document
+        avg_len = float(doc_len.mean())
+        df = np.bincount(terms, minlength=n_vocab).astype(np.float64)
+        idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = (self.k1 * ((1 - self.b) + self.b * doc_len / avg_len)).astype(np.float32)
+        scores = idf[terms] * (tf / (norm[docs] + tf))
+        order = np.lexsort((docs, terms))  # column-major: by term, then document
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_vocab), out=indptr[1:])
         bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene", backend="numpy", csc_backend="numpy")
-        corpus_ids = [
-            np.repeat(self._terms[lo:hi], self._tfs[lo:hi]).tolist()
-            for lo, hi in zip(self._indptr[:-1], self._indptr[1:], strict=True)
-        ]
-        # bm25s would build its vocabulary from a set (order varies with PYTHONHASHSEED);
-        # handing it ids over our sorted vocabulary keeps saved files byte-identical.
-        bm25.index((corpus_ids, dict(self._ids)), create_empty_token=False, show_progress=False)
+        bm25.scores = {
+            "data": scores[order].astype(np.float32),
+            "indices": docs[order].astype(np.int32),
+            "indptr": indptr,
+            "num_docs": n_docs,
+        }
+        bm25.vocab_dict = dict(self._ids)
+        bm25.unique_token_ids_set = set(self._ids.values())
+        bm25.nonoccurrence_array = None
         return bm25
 
     # -- searching ----------------------------------------------------------

@@ -234,3 +234,16 @@ def test_other_tokenizer_is_a_mismatch(tmp_path: Path, index: KeywordIndex) -> N
     (d / "keyword.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="tokenizer"):
         KeywordIndex.load(d)
+
+
+def test_scores_equal_bm25s_own_indexing() -> None:
+    import bm25s
+
+    corpus = [*TEXTS, "检查 检查 检查 企业", "", "双随机一公开 双随机一公开"]
+    ours = KeywordIndex.build(corpus)
+    reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    reference.index([tokenize(t) for t in corpus], show_progress=False)
+    for query in ("检查企业", "双随机一公开", "科技类校外培训机构", "苏科创18条", "54家"):
+        ids = [reference.vocab_dict[t] for t in dict.fromkeys(tokenize(query)) if t in reference.vocab_dict]
+        expected = reference.get_scores_from_ids(ids) if ids else np.zeros(len(corpus))
+        np.testing.assert_allclose(ours.scores(query), expected, rtol=1e-5, atol=1e-6)
