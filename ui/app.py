@@ -139,6 +139,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _warm_up(assistant: AssistantLike) -> None:
+    """Load the embedding model and the tokenizers now, so the first question is not the slow one."""
+    embedder = getattr(assistant.index, "embedder", None)
+    if embedder is not None and hasattr(embedder, "warm_up"):
+        embedder.warm_up()
+    try:
+        assistant.ask("2024年工作情况")
+    except Exception:  # a warm-up failure must not stop the server; the first real question will report it
+        log.exception("warm-up question failed")
+
+
 def serve(settings: Settings | None = None) -> None:
     """Load the index and model, print the URL, and serve until interrupted."""
     import uvicorn
@@ -146,21 +157,23 @@ def serve(settings: Settings | None = None) -> None:
     from rag.assistant import Assistant
 
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("ui", "rag"):
+        logging.getLogger(name).setLevel(logging.INFO)
     started = time.perf_counter()
     assistant = Assistant.open(settings.index_dir, settings)
-    embedder = getattr(assistant.index, "embedder", None)
-    if embedder is not None and hasattr(embedder, "warm_up"):
-        embedder.warm_up()  # load the model now, not on the first question
     loaded = time.perf_counter() - started
+    _warm_up(assistant)
+    warmed = time.perf_counter() - started
     app = create_app(assistant, settings)
     if not _is_loopback(settings.host) and not (settings.api_key or settings.ui_user):
         log.warning("serving on %s without POLICYQA_API_KEY or POLICYQA_UI_USER: anyone on the network can use it",
                     settings.host)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
-        f"PolicyQA: {len(assistant.index.documents)} reports, {len(assistant.index.chunks)} chunks loaded "
-        f"in {loaded:.1f}s (ready {time.perf_counter() - started:.1f}s)\n"
+        f"PolicyQA: {len(assistant.index.documents)} reports, {len(assistant.index.chunks)} chunks; "
+        f"index {loaded:.1f}s, model and tokenizer warm-up {warmed - loaded:.1f}s, "
+        f"ready in {time.perf_counter() - started:.1f}s\n"
         f"  chat page: http://{shown}:{settings.port}/\n"
         f"  API docs:  http://{shown}:{settings.port}/docs",
         flush=True,

@@ -97,14 +97,17 @@ class ChatHandlers:
         doc_ids: Sequence[str] | None,
         years: Sequence[str] | None,
     ) -> Iterator[tuple[list[dict[str, Any]], list[list[str]], str]]:
-        """Stream one exchange: yields (chat, turns, question box) as the answer grows."""
+        """Stream one exchange: yields (chat, turns, question box) as the answer grows.
+
+        Each yield is a fresh list: Gradio may still be sending the previous one.
+        """
         chat = list(chat or [])
         turns = list(turns or [])
         if not (question or "").strip():
-            yield chat, turns, ""
+            yield list(chat), list(turns), ""
             return
         chat += [_user_message(question), _assistant_message('<div class="pq-answer">正在检索…</div>')]
-        yield chat, turns, ""
+        yield list(chat), list(turns), ""
         history = [Turn(q, a) for q, a in turns[-HISTORY_TURNS:]]
         try:
             answer: Answer | None = None
@@ -115,20 +118,20 @@ class ChatHandlers:
                 else:
                     written += event
                     chat[-1] = _assistant_message(f'<div class="pq-answer"><div class="pq-text">{render_text(written)}</div></div>')
-                    yield chat, turns, ""
+                    yield list(chat), list(turns), ""
             assert answer is not None, "the assistant ended without an answer"
         except RagError as exc:
             chat[-1] = _assistant_message(render_error(f"无法回答：{exc}"))
-            yield chat, turns, ""
+            yield list(chat), list(turns), ""
             return
         except Exception:
             log.exception("answering %r failed", question)
             chat[-1] = _assistant_message(render_error("出错了，请稍后再试（详情见服务器日志）。"))
-            yield chat, turns, ""
+            yield list(chat), list(turns), ""
             return
         chat[-1] = _assistant_message(render_answer(answer, self.service.documents()))
         turns.append([question, answer.text])
-        yield chat, turns, ""
+        yield list(chat), list(turns), ""
 
     def upload(self, path: str | None, progress: Any = None) -> tuple[str, str, Any, Any, None]:
         """Index an uploaded file; returns (message, status, report choices, year choices, cleared file box)."""

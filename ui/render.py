@@ -35,7 +35,7 @@ NOT_FOUND_TITLE = "报告中未找到相关信息"
 CLOSEST_LABEL = "最接近的段落（仅供参考）"
 SECTION_SEP = " › "
 # Context shown around a quote, each side, when its paragraph is long.
-CONTEXT_CHARS = 160
+CONTEXT_CHARS = 90
 
 
 def escape(text: str) -> str:

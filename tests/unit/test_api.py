@@ -365,7 +365,7 @@ def test_cors_allows_only_configured_origins(tmp_path: Path, base_index: FakeInd
 # ------------------------------------------------------------------ uploads
 
 
-UNIQUE = "某区市场监管局2024年度法治政府建设情况报告\n\n一、主要工作\n\n某区2024年共检查餐饮企业137家，均符合要求。\n"
+UNIQUE = "某区市场监管局2024年度餐饮安全检查情况报告\n\n一、主要工作\n\n某区2024年共检查餐饮企业137家，均符合要求。\n"
 
 
 def test_upload_makes_the_report_searchable_at_once(tmp_path: Path, base_index: FakeIndex) -> None:
@@ -517,3 +517,81 @@ def test_a_factory_is_called_once_on_first_use(tmp_path: Path, base_index: FakeI
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(lambda _: client.get("/healthz").status_code, range(16))) == {200}
     assert calls == [1]
+
+
+# ------------------------------------------------------------------ the chat page's handlers (no browser)
+
+
+class StreamingAssistant(FakeAssistant):
+    """LLM-mode stand-in: writes the answer in pieces before the final Answer."""
+
+    def __init__(self, index: FakeIndex, settings: Settings) -> None:
+        super().__init__(index, settings)
+        self.mode = "llm"
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None,
+               k: int | None = None) -> Iterator[str | Answer]:
+        final = None
+        for event in super().stream(question, history, filters, k):
+            final = event
+        assert isinstance(final, Answer)
+        yield "<b>第一段"
+        yield "</b>，第二段"
+        yield replace(final, mode="llm")
+
+
+def test_page_streams_keeps_history_and_escapes(tmp_path: Path, base_index: FakeIndex) -> None:
+    from ui.page import ChatHandlers
+    from ui.service import Service
+
+    settings = _settings(tmp_path, llm_model="qwen2.5")
+    assistant = StreamingAssistant(base_index.copy(), settings)
+    handlers = ChatHandlers(Service(assistant, settings))
+    steps = list(handlers.respond("2024年检查了多少家企业？", [], [], [], []))
+    chats = [chat for chat, _, _ in steps]
+    assert "正在检索" in chats[0][-1]["content"]
+    assert any("&lt;b&gt;第一段&lt;/b&gt;，第二段" in c[-1]["content"] for c in chats[1:-1])  # streamed, escaped
+    chat, turns, box = steps[-1]
+    assert box == "" and len(chat) == 2 and 'class="pq-card"' in chat[-1]["content"]
+    assert turns == [["2024年检查了多少家企业？", turns[0][1]]] and "11" in turns[0][1]
+
+    *_, (chat, turns, _) = handlers.respond("<img src=x onerror=alert(1)>那2025年呢？", chat, turns, [], ["2024"])
+    assert assistant.histories[-1] == (Turn(*turns[0]),)
+    assert "<img" not in chat[-2]["content"] and "&lt;img src=x" in chat[-2]["content"]
+    assert len(turns) == 2
+
+    *_, (chat, turns, _) = handlers.respond("问" * 600, chat, turns, [], [])
+    assert "pq-error" in chat[-1]["content"] and "limit" in chat[-1]["content"] and len(turns) == 2
+    assert "大模型（qwen2.5）" in handlers.status_html()
+
+
+def test_page_upload_handler_reports_success_and_rejection(tmp_path: Path, base_index: FakeIndex) -> None:
+    from ui.page import ChatHandlers
+    from ui.service import Service
+
+    settings = _settings(tmp_path)
+    handlers = ChatHandlers(Service(FakeAssistant(base_index.copy(), settings), settings))
+    good, bad = tmp_path / "in" / "餐饮.txt", tmp_path / "in" / "bad.exe"
+    good.parent.mkdir()
+    good.write_text(UNIQUE, encoding="utf-8")
+    bad.write_bytes(b"MZ")
+    seen: list[str] = []
+    message, status, reports, years, cleared = handlers.upload(str(good), lambda f, desc: seen.append(desc))
+    assert "已加入" in message and "餐饮.txt" in message and "2 份报告" in status and cleared is None
+    assert seen[-1] == "完成"
+    assert any("餐饮安全" in label for label, _ in reports["choices"]) and years["choices"] == ["2024"]
+    message, *_ = handlers.upload(str(bad))
+    assert "无法加入 bad.exe" in message and "unsupported" in message
+
+
+def test_page_login_also_guards_the_report_view(tmp_path: Path, base_index: FakeIndex) -> None:
+    settings = _settings(tmp_path, ui_user="admin", ui_password="pw", api_key="k")
+    app = create_app(FakeAssistant(base_index.copy(), settings), settings)
+    doc_id = next(iter(base_index.documents))
+    with TestClient(app) as client:
+        assert client.get(f"/report/{doc_id}").status_code == 401
+        assert client.get(f"/report/{doc_id}", headers={"X-API-Key": "k"}).status_code == 200
+        assert client.post("/login", data={"username": "admin", "password": "wrong"}).status_code == 400
+        assert client.post("/login", data={"username": "admin", "password": "pw"}).status_code == 200
+        assert client.get(f"/report/{doc_id}").status_code == 200  # the login cookie is enough
+        assert client.get("/healthz").status_code == 200
