@@ -98,7 +98,9 @@ class Assistant:
         if not hits or not self._relevant(hits):
             yield _with_query(not_found_answer(text, shown), query, text)
             return
-        extractive = compose_extractive(text, hits, self.index.documents)
+        extractive = compose_extractive(
+            text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None)
+        )
         if self.chat_model is None:
             yield _with_query(replace(extractive, hits=shown), query, text)
             return

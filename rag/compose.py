@@ -11,12 +11,16 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .chunk import sentence_spans
 from .keyword import ChineseTokenizer
 from .query import QueryInfo, QuestionKind, analyze_query
 from .sections import Section, split_sections
 from .types import Answer, Citation, Document, Hit
+
+if TYPE_CHECKING:
+    from .embed import Embedder
 
 __all__ = ["compose_extractive", "not_found_answer", "missing_share", "NOT_FOUND", "Evidence", "select_evidence"]
 
@@ -35,6 +39,7 @@ _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|�
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
 _CLAUSE = re.compile(r"[^,;:]+[,;:]?")
 _INLINE_ORDINAL = re.compile(r"(?<=[\u4e00-\u9fff”》)])(?<![统唯单同专第])[一二三四五六七八九十]是(?=[\u4e00-\u9fff])")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR_TOKEN = re.compile(r"(?:19|20)\d{2}")
 _ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
 _ENUM_PREFIX = re.compile(r"(?:[一二三四五六七八九十]+是|\(\d+\)|\([一二三四五六七八九十]+\)|[①-⑳]|\d+[.、])")
@@ -63,6 +68,7 @@ class Evidence:
     end: int
     score: float
     form: float  # how well the span has the asked answer's form (a count, a date…)
+    terms: frozenset[str]  # question terms the sentence or its context (headings, title) holds
     hit: Hit
 
 
@@ -72,8 +78,13 @@ def compose_extractive(
     documents: Mapping[str, Document],
     min_score: float = 0.34,
     max_missing: float = 0.4,
+    embedder: Embedder | None = None,
 ) -> Answer:
-    """Answer from the hits' own sentences, or a not-found answer."""
+    """Answer from the hits' own sentences, or a not-found answer.
+
+    `embedder` is used only for questions in another language than the
+    reports (no Chinese characters), where shared words cannot pick the sentence.
+    """
     info = analyze_query(question)
     if not hits:
         return not_found_answer(question, hits)
@@ -86,9 +97,11 @@ def compose_extractive(
         section_answer = _section_answer(question, info, terms, hits, documents)
         if section_answer is not None:
             return section_answer
-    if missing_share(question, hits, documents) >= max_missing:
+    cross_lingual = not _CJK.search(question)
+    if not cross_lingual and missing_share(question, hits, documents) >= max_missing:
         return not_found_answer(question, hits)
-    evidence = select_evidence(question, hits, documents, info=info, terms=terms)
+    semantic = _semantic_scores(question, hits, documents, embedder) if cross_lingual and embedder else None
+    evidence = select_evidence(question, hits, documents, info=info, terms=terms, semantic=semantic)
     if not evidence or evidence[0].score < min_score:
         return not_found_answer(question, hits)
     return _answer_from_evidence(question, evidence, hits, documents)
@@ -100,8 +113,12 @@ def select_evidence(
     documents: Mapping[str, Document],
     info: QueryInfo | None = None,
     terms: dict[str, float] | None = None,
+    semantic: Mapping[tuple[str, int], float] | None = None,
 ) -> list[Evidence]:
-    """The best answering spans, best first (several when the question spans facts)."""
+    """The best answering spans, best first (several when the question spans facts).
+
+    `semantic` (unit → 0..1 similarity) replaces word overlap for cross-lingual questions.
+    """
     info = info or analyze_query(question)
     terms = terms if terms is not None else _terms(question)
     units = _candidate_units(hits, documents)
@@ -110,14 +127,19 @@ def select_evidence(
     candidates: list[Evidence] = []
     for doc_id, s, e, hit in units:
         doc = documents[doc_id]
-        heading_terms = _matched(terms, "".join(hit.chunk.section))
-        scored = _best_span(doc.text, s, e, info, terms, unit, heading_terms)
+        context = _context_terms(terms, doc, hit)
+        override = semantic.get((doc_id, s), 0.0) if semantic is not None else None
+        scored = _best_span(doc.text, s, e, info, terms, unit, context, override)
         if scored is not None:
             prior = 0.12 / hit.rank
-            candidates.append(Evidence(doc_id, scored.start, scored.end, scored.score + prior, scored.form, hit))
+            candidates.append(
+                Evidence(doc_id, scored.start, scored.end, scored.score + prior, scored.form, scored.terms, hit)
+            )
     candidates.sort(key=lambda ev: -ev.score)
     if not candidates:
         return []
+    if semantic is not None:
+        return candidates[:1]  # similarity alone is too blunt to pick a second fact
     return _multi_fact(candidates, info, documents)
 
 
@@ -133,6 +155,27 @@ def missing_share(question: str, hits: Sequence[Hit], documents: Mapping[str, Do
     context = "".join(h.chunk.text + "".join(h.chunk.section) + h.title for h in hits)
     present = _matched(terms, context)
     return 1.0 - _coverage(terms, {t: 1.0 for t in present})
+
+
+def _context_terms(terms: Mapping[str, float], doc: Document, hit: Hit) -> dict[str, float]:
+    """Terms the sentence's context already satisfies: its section headings (half) and
+    the report's title and publisher (three quarters: they scope the whole report)."""
+    out = {t: 0.5 * v for t, v in _matched(terms, "".join(hit.chunk.section)).items()}
+    for t, v in _matched(terms, doc.title + (doc.meta.publisher or "")).items():
+        out[t] = max(out.get(t, 0.0), 0.75 * v)
+    return out
+
+
+def _semantic_scores(
+    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], embedder: Embedder, limit: int = 24
+) -> dict[tuple[str, int], float]:
+    """Unit → similarity to the question in 0..1, from the multilingual embedding model."""
+    units = _candidate_units(hits[:3], documents)[:limit]
+    if not units:
+        return {}
+    vectors = embedder.embed_passages([documents[d].text[s:e] for d, s, e, _ in units])
+    sims = vectors @ embedder.embed_query(question)
+    return {(d, s): float(min(1.0, max(0.0, (sim - 0.75) / 0.2))) for (d, s, _, _), sim in zip(units, sims, strict=True)}
 
 
 def _candidate_units(hits: Sequence[Hit], documents: Mapping[str, Document]) -> list[tuple[str, int, int, Hit]]:
@@ -243,6 +286,7 @@ class _Scored:
     end: int
     score: float
     form: float
+    terms: frozenset[str]
 
 
 def _answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -258,7 +302,8 @@ def _best_span(
     info: QueryInfo,
     terms: Mapping[str, float],
     unit: str | None,
-    heading_terms: Mapping[str, float],
+    context_terms: Mapping[str, float],
+    sentence_score: float | None = None,
 ) -> _Scored | None:
     """The answering part of one sentence and its score.
 
@@ -271,8 +316,8 @@ def _best_span(
     if not clauses:
         return None
     role = _asked_role(info.text)
-    matched = {**{t: 0.5 * v for t, v in heading_terms.items()}, **_matched(terms, sentence)}
-    sentence_cov = _coverage(terms, matched)
+    matched = {**context_terms, **_matched(terms, sentence)}
+    sentence_cov = _coverage(terms, matched) if sentence_score is None else sentence_score
     scored = []
     for cs, ce in clauses:
         clause_terms = _matched(terms, text[cs:ce])
@@ -300,7 +345,7 @@ def _best_span(
             last += 1
         span_start, span_end = clauses[first][0], clauses[last][1]
     span_start, span_end = _trim(text, span_start, span_end)
-    return _Scored(span_start, span_end, score, form)
+    return _Scored(span_start, span_end, score, form, frozenset(matched))
 
 
 def _asked_role(question: str) -> str | None:
@@ -326,10 +371,10 @@ def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[
         return chosen
     facts = {_fact(documents[best.doc_id].text[best.start : best.end], info.kind)}
     for ev in candidates[1:]:
-        if len(chosen) >= MAX_FACTS or ev.score < 0.85 * best.score:
+        if len(chosen) >= MAX_FACTS or ev.score < 0.8 * best.score:
             break
-        if ev.form < best.form:
-            continue
+        if ev.doc_id != best.doc_id or ev.form < best.form or not best.terms <= ev.terms:
+            continue  # another report, another kind of answer, or it lacks a word of the question the best has
         quote = documents[ev.doc_id].text[ev.start : ev.end]
         fact = _fact(quote, info.kind)
         if not fact or fact in facts or any(_overlaps(ev, c) for c in chosen):
