@@ -170,8 +170,46 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx response body."""
+
+    error: str = Field(description="a stable code, e.g. bad_request, unauthorized, rate_limited")
+    message: str = Field(description="what went wrong and how to fix it")
+
+
+def _document_errors(app: FastAPI) -> None:
+    """OpenAPI: our error responses instead of FastAPI's 422 (validation errors are 400 here)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        for path, operations in schema.get("paths", {}).items():
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                if not path.startswith("/api/"):
+                    continue
+                responses["400"] = {"description": "invalid request (the message says which field)", **ref}
+                responses["401"] = {"description": "API key missing or wrong (when one is configured)", **ref}
+                if path == "/api/ask":
+                    responses["413"] = {"description": "request body too large", **ref}
+                    responses["429"] = {"description": "too many questions from this client", **ref}
+                if path == "/api/documents" and "requestBody" in op:
+                    responses["403"] = {"description": "uploads are disabled", **ref}
+                    responses["413"] = {"description": "file too large", **ref}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a JSON body; never leak a traceback."""
+    _document_errors(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

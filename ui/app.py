@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from rag.config import Settings
 
 from .api import api_router, install_error_handlers
+from .docs import install_docs
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
 
@@ -55,6 +56,8 @@ def create_app(
         title="PolicyQA",
         description="Cited answers over Chinese government policy reports. The chat page is at `/`.",
         version="0.1.0",
+        docs_url=None,  # ui.docs serves /docs without a CDN
+        redoc_url=None,
         max_body_size=settings.max_upload_mb * 2**20 + MULTIPART_OVERHEAD,
     )
     app.state.service = service
@@ -67,6 +70,7 @@ def create_app(
         )
     install_error_handlers(app)
     app.include_router(api_router(service, settings))
+    install_docs(app)
 
     @app.get("/report/{doc_id}", response_class=HTMLResponse, tags=["page"])
     def report(

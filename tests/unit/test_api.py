@@ -220,10 +220,14 @@ def test_healthz(client: TestClient, base_index: FakeIndex) -> None:
     }
 
 
-def test_openapi_docs_are_served(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+def test_openapi_docs_are_served_without_a_cdn(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/ask", "/api/search", "/api/documents", "/healthz"} <= set(paths)
+    assert {"200", "400", "401", "413", "429"} == set(paths["/api/ask"]["post"]["responses"])
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "/api/ask" in docs.text and "AskRequest" in docs.text
+    assert "cdn." not in docs.text and "https://" not in docs.text
 
 
 # ------------------------------------------------------------------ bad input
