@@ -225,6 +225,23 @@ def test_follow_up_uses_the_conversation(session: Page) -> None:
     _shot(page, "04-follow-up")
 
 
+def test_example_button_asks_at_once(session: Page) -> None:
+    page = session
+    before = page.locator("#pq-chat .pq-answer").count()
+    page.get_by_role("button", name="存在哪些问题和不足？").click()
+    page.wait_for_function(
+        """([n]) => {
+            const all = document.querySelectorAll('#pq-chat .pq-answer');
+            return all.length > n && all[all.length - 1].querySelector('.pq-card') !== null;
+        }""",
+        arg=[before],
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    answer = page.locator("#pq-chat .pq-answer").last
+    assert "问题和不足" in answer.locator(".pq-section").first.inner_text()
+    _shot(page, "04b-example")
+
+
 def _upload(page: Page, path: Path) -> str:
     """Upload through the file box; returns the message about this file."""
     page.locator("#pq-upload input[type=file]").set_input_files(str(path))
@@ -267,6 +284,9 @@ def test_report_filter_restricts_the_answer(session: Page) -> None:
         titles = answer.locator(".pq-card .pq-title").all_inner_texts()
         _shot(page, "07-filtered")
         assert titles and all("餐饮安全检查情况报告" in t for t in titles), titles
+        missing = _ask(page, "2024年抽查了多少家零售药店？", "报告中未找到相关信息", "最接近的段落（仅供参考）")
+        assert missing.locator(".pq-card mark").count() == 0  # offered as context, not as evidence
+        _shot(page, "07b-not-found")
     finally:
         page.locator("#pq-reports .remove-all").click()
         page.wait_for_function("() => document.querySelectorAll('#pq-reports .token').length === 0")
