@@ -52,9 +52,12 @@ FLAT_MAX_CHUNKS = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
-# Below this many allowed chunks a filtered search is exact over the subset:
+# Below this many allowed chunks a filtered HNSW/IVF search is exact over the subset:
 # cheaper than walking the graph, and always returns min(k, allowed) results.
 BRUTE_FORCE_MAX = 20_000
+# Below this many, exact scoring gathers the rows into numpy (faster than a FAISS scan
+# with an ID selector, which still visits every position's bit).
+SMALL_SUBSET = 2_000
 
 
 def choose_index_type(n_chunks: int, override: str | None = None) -> IndexType:
@@ -164,8 +167,8 @@ def search_dense(
         return _empty()
     want = min(k, int(subset.size))
     kind = dense_index_type(index)
-    if subset.size <= BRUTE_FORCE_MAX and (kind != "flat" or subset.size * 4 < n):
-        return _exact(index, q, subset, want, vectors)
+    if subset.size <= SMALL_SUBSET or (kind != "flat" and subset.size <= BRUTE_FORCE_MAX):
+        return _exact(index, q, mask, subset, want, vectors)
     bits = np.packbits(mask, bitorder="little")
     selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
     if kind == "hnsw":
@@ -183,13 +186,29 @@ def search_dense(
         positions, scores = _clean(*index.search(q, want, params=params))
     if positions.size < want:
         # a selective filter starves the graph/list walk: fall back to exact scoring
-        return _exact(index, q, subset, want, vectors)
+        return _exact(index, q, mask, subset, want, vectors)
     return positions, scores
 
 
 def _exact(
-    index: faiss.Index, q: np.ndarray, subset: np.ndarray, k: int, vectors: np.ndarray | None
+    index: faiss.Index,
+    q: np.ndarray,
+    mask: np.ndarray,
+    subset: np.ndarray,
+    k: int,
+    vectors: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k over the allowed positions."""
+    import faiss
+
+    flat = _flat_storage(index)
+    if subset.size > SMALL_SUBSET and flat is not None:
+        # FAISS's selector scan computes only the allowed rows, in place; gathering them
+        # into a numpy array first costs more (100k × 384, 5% allowed: 2.3 ms vs 8 ms CPU)
+        bits = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)))
+        with _one_thread():
+            return _clean(*flat.search(q, k, params=params))
     if vectors is not None:
         rows = np.asarray(vectors[subset], dtype=np.float32)
     else:
@@ -197,6 +216,18 @@ def _exact(
     scores = rows @ q[0]
     order = np.lexsort((subset, -scores))[:k]
     return subset[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def _flat_storage(index: faiss.Index) -> faiss.Index | None:
+    """The exact flat index holding the vectors: the index itself, or HNSW's storage."""
+    import faiss
+
+    kind = dense_index_type(index)
+    if kind == "flat":
+        return index
+    if kind == "hnsw":
+        return faiss.downcast_index(index.storage)
+    return None
 
 
 def _clean(distances: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -207,3 +207,23 @@ def test_thread_count_is_bounded() -> None:
     assert 1 <= n <= cores
     assert configure_threads(10_000) <= cores
     configure_threads(cores)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_exact_subset_via_faiss_selector(
+    kind: str,
+    vectors: np.ndarray,
+    built: dict[str, faiss.Index],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # medium subsets are scored exactly by FAISS's flat scan (HNSW: its flat storage)
+    monkeypatch.setattr(dense, "SMALL_SUBSET", 10)
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[np.random.default_rng(5).choice(len(vectors), 300, replace=False)] = True
+    write_dense(built[kind], tmp_path / "v.faiss")
+    for index in (built[kind], read_dense(tmp_path / "v.faiss", mmap=True)):
+        for row in clustered(3, seed=13):
+            pos, scores = search_dense(index, row, 10, allowed, vectors=vectors)
+            assert pos.tolist() == exact(vectors, row, 10, allowed)
+            np.testing.assert_allclose(scores, vectors[pos] @ row, rtol=1e-5, atol=1e-6)
