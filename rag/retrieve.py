@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["Filters", "RetrievalConfig", "search"]
 
 Mode = Literal["hybrid", "dense", "keyword"]
+Fusion = Literal["score", "rrf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,17 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class RetrievalConfig:
+    """How dense and keyword results are fused.
+
+    "score" (default): each retriever's scores are min-max normalised over its
+    candidates and combined with the weights; unlike rank fusion it keeps a
+    clear BM25 lead (a chunk holding every rare query word) visible.
+    Measured hit@5 on dev / dev+6 distractor reports / unseen: score 1.00 /
+    0.91 / 0.96, reciprocal-rank 1.00 / 0.91 / 0.85 (README, "Retrieval").
+    """
+
     mode: Mode = "hybrid"
+    fusion: Fusion = "score"
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     rrf_k: int = 60  # the usual RRF constant
@@ -87,10 +98,10 @@ def search(
     keyword: dict[int, float] = {}
     if config.mode in ("hybrid", "dense"):
         positions, scores = index.dense_search(index.embedder.embed_query(text), pool, allowed)
-        dense = _accumulate(fused, positions, scores, config.dense_weight, config.rrf_k)
+        dense = _accumulate(fused, positions, scores, config.dense_weight, config)
     if config.mode in ("hybrid", "keyword"):
         positions, scores = index.keyword_search(text, pool, allowed)
-        keyword = _accumulate(fused, positions, scores, config.keyword_weight, config.rrf_k)
+        keyword = _accumulate(fused, positions, scores, config.keyword_weight, config)
     _apply_preferences(index, text, fused, config)
     ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
     hits = []
@@ -112,15 +123,21 @@ def search(
 
 
 def _accumulate(
-    fused: dict[int, float], positions: np.ndarray, scores: np.ndarray, weight: float, rrf_k: int
+    fused: dict[int, float], positions: np.ndarray, scores: np.ndarray, weight: float, config: RetrievalConfig
 ) -> dict[int, float]:
-    """Add reciprocal-rank scores; return the raw scores by position."""
-    raw: dict[int, float] = {}
-    for rank, (position, score) in enumerate(zip(positions.tolist(), scores.tolist(), strict=True)):
-        if position < 0:
-            continue
-        raw[position] = float(score)
-        fused[position] = fused.get(position, 0.0) + weight / (rrf_k + rank + 1)
+    """Add one retriever's contribution to the fused scores; return its raw scores by position."""
+    raw = {p: float(s) for p, s in zip(positions.tolist(), scores.tolist(), strict=True) if p >= 0}
+    if not raw:
+        return raw
+    if config.fusion == "rrf":
+        for rank, position in enumerate(raw):
+            fused[position] = fused.get(position, 0.0) + weight / (config.rrf_k + rank + 1)
+        return raw
+    low, high = min(raw.values()), max(raw.values())
+    spread = high - low
+    for position, score in raw.items():
+        normalised = (score - low) / spread if spread > 0 else 1.0
+        fused[position] = fused.get(position, 0.0) + weight * normalised
     return raw
 
 
