@@ -166,7 +166,8 @@ def build_page(service: Service) -> gr.Blocks:
     def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, Any, None]:  # noqa: B008 (Gradio's idiom)
         return handlers.upload(path, progress)
 
-    with gr.Blocks(title="PolicyQA 政策报告问答", analytics_enabled=False) as page:
+    # delete_cache: Gradio keeps every uploaded file in its temp folder; drop them after an hour.
+    with gr.Blocks(title="PolicyQA 政策报告问答", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.HTML('<h2 style="margin:.2rem 0">PolicyQA · 政策报告问答</h2>'
                 '<div class="pq-status">回答只来自已索引的报告原文，每条结论都附出处，可点开查看原文。</div>')
         status = gr.HTML(elem_id="pq-status")
