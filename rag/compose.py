@@ -17,6 +17,7 @@ from .chunk import sentence_spans
 from .keyword import ChineseTokenizer
 from .query import QueryInfo, QuestionKind, analyze_query
 from .sections import Section, split_sections
+from .synonyms import synonyms_of
 from .types import Answer, Citation, Document, Hit
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ NOT_FOUND = "报告中未找到相关信息。"
 _QUESTION_WORDS = set(
     ["多少", "几", "几次", "几件", "几项", "几家", "几期", "几个", "哪些", "什么", "什么时候", "何时", "哪天", "哪个", "哪位", "谁", "是", "了", "的", "有", "共", "吗", "呢", "么", "如何", "怎么", "怎样", "是否", "请问", "这份", "该", "本", "报告", "共有", "一共", "总共", "现有", "情况", "多少次", "多少家", "多少件", "多少个", "哪年", "年", "月", "日", "还", "都", "the", "a", "an", "of", "how", "many", "much", "what", "when", "who", "which", "is", "are", "was", "were", "did", "do", "does", "in", "on", "for", "to"]
 )
-_NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
+_NUMBER = r"(?<!第)(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
 _UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?:个)?([家件次项期人名所条个批场篇份户元亿万%])")
 _NUMBER_WITH_UNIT = re.compile(_NUMBER + r"\s*(?:多|余|余个)?\s*([家件次项期人名所条个批场篇份户元亿万%]|人次|万元|亿元)")
 _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[家件次项期人名所条个批场篇份户])")
@@ -43,13 +44,16 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR_TOKEN = re.compile(r"(?:19|20)\d{2}")
 _ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
 _ENUM_PREFIX = re.compile(r"(?:[一二三四五六七八九十]+是|\(\d+\)|\([一二三四五六七八九十]+\)|[①-⑳]|\d+[.、])")
-_ORDINAL_POINT = re.compile(r"(?:^|(?<=[。;:]))(?:[一二三四五六七八九十]+是|\(\d+\)|[①-⑳])")
+_ORDINAL_POINT = re.compile(r"(?:^|(?<=[。;:\n]))(?:[一二三四五六七八九十]+是|\(\d+\)|[①-⑳])")
 _SECTION_SYNONYMS = {
     "问题": ("问题", "不足", "短板", "困难", "差距"),
     "打算": ("打算", "计划", "安排", "思路", "下一步", "重点工作", "目标"),
     "成效": ("成效", "举措", "做法", "成绩", "进展", "完成情况"),
 }
-_METADATA_ASK = re.compile(r"(报告|文件|本文).{0,8}(什么时候|何时|哪天|哪一天|日期|时间).{0,4}(发布|印发|公布|出台)|发布(时间|日期)|(谁|哪个部门|哪个单位)(发布|印发)|来源是")
+_METADATA_ASK = re.compile(
+    r"(报告|文件|本文|总结|规划|方案|这份|该文|公报|计划).{0,6}(什么时候|何时|哪天|哪一天|日期|时间).{0,4}(发布|印发|公布|出台)"
+    r"|发布(时间|日期)|(谁|哪个部门|哪个单位)(发布|印发)|来源是"
+)
 MAX_FACTS = 3
 _precise = ChineseTokenizer("precise")  # lazy: jieba loads on first use
 
@@ -104,6 +108,12 @@ def compose_extractive(
     evidence = select_evidence(question, hits, documents, info=info, terms=terms, semantic=semantic)
     if not evidence or evidence[0].score < min_score:
         return not_found_answer(question, hits)
+    if info.kind in (QuestionKind.NUMBER, QuestionKind.DATE) and evidence[0].form < 0.7:
+        return not_found_answer(question, hits)  # the best passage has no count/date to give
+    if info.kind is QuestionKind.SECTION:
+        listed = _enumeration_answer(question, evidence[0], hits, documents)
+        if listed is not None:
+            return listed
     return _answer_from_evidence(question, evidence, hits, documents)
 
 
@@ -153,8 +163,16 @@ def missing_share(question: str, hits: Sequence[Hit], documents: Mapping[str, Do
     if not terms:
         return 0.0
     context = "".join(h.chunk.text + "".join(h.chunk.section) + h.title for h in hits)
-    present = _matched(terms, context)
-    return 1.0 - _coverage(terms, {t: 1.0 for t in present})
+    present = {t: 1.0 for t in _matched(terms, context)}
+    for t in terms:
+        if t not in present and _CJK.search(t) and len(t) >= 2:
+            # reports word things differently (启用/投用): count a term whose characters
+            # mostly occur together in the passages as present
+            pairs = [t[i : i + 2] for i in range(len(t) - 1)]
+            share = sum(1 for p in pairs if p in context) / len(pairs)
+            if share >= 0.5:
+                present[t] = share
+    return 1.0 - _coverage(terms, present)
 
 
 def _context_terms(terms: Mapping[str, float], doc: Document, hit: Hit) -> dict[str, float]:
@@ -232,15 +250,18 @@ def _terms(question: str) -> dict[str, float]:
 
 
 def _matched(terms: Mapping[str, float], text: str) -> dict[str, float]:
-    """Matched terms with the share of their weight earned: whole token 1, substring ½."""
+    """Matched terms with the share of their weight earned: whole token (or a synonym) 1,
+    substring ½."""
     if not terms:
         return {}
     present = set(tokenize(text))
+    lowered = text.lower()
     out = {}
     for t in terms:
-        if t in present:
+        wordings = (t, *synonyms_of(t))
+        if any(w in present for w in wordings):
             out[t] = 1.0
-        elif t.lower() in text.lower():
+        elif any(w.lower() in lowered for w in wordings):
             out[t] = 0.5
     return out
 
@@ -254,7 +275,7 @@ def _asked_unit(question: str) -> str | None:
     m = _UNIT_AFTER_ASK.search(question)
     if m:
         return m.group(1)
-    if re.search(r"比例|百分|占比|percent", question, re.I):
+    if re.search(r"比例|百分|占比|比重|[^效]率|percent|rate\b", question, re.I):
         return "%"
     return None
 
@@ -470,6 +491,28 @@ def _heading_match(question: str, info: QueryInfo, terms: Mapping[str, float], h
     if info.years and not any(str(y) in heading for y in info.years) and re.search(r"\d{4}年", heading):
         score -= 0.5
     return score if score >= 1.0 else 0.0
+
+
+def _enumeration_answer(
+    question: str, best: Evidence, hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer | None:
+    """When the best sentence belongs to an enumeration (…:一是…二是…三是…), answer with all its points."""
+    doc = documents[best.doc_id]
+    text = doc.text
+    para_start = text.rfind("\n", 0, best.start) + 1
+    para_end = text.find("\n", best.end)
+    para_end = len(text) if para_end < 0 else para_end
+    starts = [m.start() for m in _ORDINAL_POINT.finditer(text, para_start, para_end)]
+    if len(starts) < 2 or best.start < starts[0] - 80:
+        return None
+    hit_for = _hit_lookup(hits, doc)
+    citations = []
+    for marker, (s, e) in enumerate(zip(starts, [*starts[1:], para_end], strict=True), start=1):
+        s, e = _trim(text, *_strip_span(text, s, e))
+        citations.append(_citation(marker, doc, hit_for(s), s, e))
+    lines = [f"·{c.quote.rstrip('。;')}[{c.marker}]" for c in citations]
+    text_out = f"《{doc.title}》中列出以下几点：\n" + "\n".join(lines)
+    return Answer(question=question, text=text_out, citations=tuple(citations), hits=tuple(hits), mode="extractive")
 
 
 def _points(text: str, section: Section) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import QueryError
 from .query import analyze_query, clean_query
+from .synonyms import synonyms_of
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def search(
         positions, scores = index.dense_search(index.embedder.embed_query(text), pool, allowed)
         dense = _accumulate(fused, positions, scores, config.dense_weight, config)
     if config.mode in ("hybrid", "keyword"):
-        positions, scores = index.keyword_search(text, pool, allowed)
+        positions, scores = index.keyword_search(_with_synonyms(text), pool, allowed)
         keyword = _accumulate(fused, positions, scores, config.keyword_weight, config)
     _apply_preferences(index, text, fused, config)
     ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
@@ -139,6 +140,18 @@ def _accumulate(
         normalised = (score - low) / spread if spread > 0 else 1.0
         fused[position] = fused.get(position, 0.0) + weight * normalised
     return raw
+
+
+def _with_synonyms(question: str) -> str:
+    """The question plus other wordings of its words (GDP → 地区生产总值), for BM25 only."""
+    extra = [w for t in _question_terms(question) for w in sorted(synonyms_of(t)) if w not in question]
+    return question + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+
+
+def _question_terms(question: str) -> list[str]:
+    from .compose import tokenize  # precise-mode jieba, shared with answer composition
+
+    return tokenize(question)
 
 
 def _apply_preferences(index: Index, question: str, fused: dict[int, float], config: RetrievalConfig) -> None:
