@@ -126,6 +126,9 @@ def _configure_torch_threads() -> None:
         torch.set_num_threads(available)
 
 
+PASSAGE_SLICE = 16  # texts encoded per hold of the model lock
+
+
 @contextlib.contextmanager
 def _torch_threads(count: int | None) -> Iterator[None]:
     """Run one text on one thread: a single short query gains nothing from a second
@@ -259,6 +262,11 @@ class SentenceTransformerEmbedder:
         return vector.copy()
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if len(texts) > PASSAGE_SLICE:
+            # Take the lock slice by slice: a user's query waits for one slice of an
+            # upload being indexed (~1 s), not for the whole document.
+            parts = [self._encode(texts[i : i + PASSAGE_SLICE], prompt) for i in range(0, len(texts), PASSAGE_SLICE)]
+            return np.concatenate(parts)
         assert self._model is not None
         with self._encode_lock, _torch_threads(1 if len(texts) == 1 else None):
             vectors = self._model.encode(

@@ -25,3 +25,20 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 @pytest.fixture(scope="session")
 def sample_text() -> str:
     return SAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled sample report indexed with the real default model (built once per session)."""
+    from rag import build_index
+
+    return build_index([SAMPLE.parent], tmp_path_factory.mktemp("real-index") / "index")
+
+
+@pytest.fixture(scope="session")
+def distractor_index(tmp_path_factory: pytest.TempPathFactory):
+    """The sample report plus six same-genre reports of other bureaus and years."""
+    from rag import build_index
+
+    folders = [SAMPLE.parent, ROOT / "tests" / "data" / "distractors"]
+    return build_index(folders, tmp_path_factory.mktemp("distractor-index") / "index")
