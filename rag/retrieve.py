@@ -19,7 +19,7 @@ from .synonyms import synonyms_of
 from .types import Hit
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .backend import SearchBackend
 
 __all__ = ["Filters", "RetrievalConfig", "search"]
 
@@ -75,7 +75,7 @@ class RetrievalConfig:
 
 
 def search(
-    index: Index,
+    index: SearchBackend,
     query: str,
     k: int = 5,
     filters: Filters | None = None,
@@ -154,7 +154,7 @@ def _question_terms(question: str) -> list[str]:
     return tokenize(question)
 
 
-def _apply_preferences(index: Index, question: str, fused: dict[int, float], config: RetrievalConfig) -> None:
+def _apply_preferences(index: SearchBackend, question: str, fused: dict[int, float], config: RetrievalConfig) -> None:
     """Soft preference for the year and place a question names."""
     info = analyze_query(question)
     years = {str(y) for y in info.years}
@@ -172,5 +172,9 @@ def _apply_preferences(index: Index, question: str, fused: dict[int, float], con
             fused[position] *= config.other_place_factor
 
 
-def _known_places(index: Index) -> set[str]:
+def _known_places(index: SearchBackend) -> set[str]:
+    # A backend may keep the set (PostgreSQL must not read every document per query).
+    places = getattr(index, "places", None)
+    if places is not None:
+        return set(places())
     return {doc.meta.place for doc in index.documents.values() if doc.meta.place}
