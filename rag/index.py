@@ -148,6 +148,7 @@ class Index:
         self._generation = generation  # the generation this state was read from / last saved as
         self._dirty = generation is None
         self._doc_of_chunk: np.ndarray | None = None
+        self._places: tuple[dict[str, Document], frozenset[str]] | None = None
         self._lock = store.process_lock(self.index_dir)
 
     # -- construction -----------------------------------------------------------------
@@ -256,6 +257,18 @@ class Index:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Chunk positions and BM25 scores (> 0) for a query, best first."""
         return self._keyword_index().search(query, k, allowed)
+
+    def places(self) -> frozenset[str]:
+        """Places the indexed reports name (for retrieval's place preference), computed once per document set.
+
+        Retrieval asks on every query; walking the documents each time cost 1.5 ms
+        a query at 100k chunks (5k reports), ~15 ms at 1M.
+        """
+        cached = self._places
+        if cached is None or cached[0] is not self.documents:  # updates replace the dict
+            cached = (self.documents, frozenset(d.meta.place for d in self.documents.values() if d.meta.place))
+            self._places = cached
+        return cached[1]
 
     def mask(
         self,
