@@ -22,7 +22,7 @@ from .retrieve import Filters
 from .types import Answer, Hit, Turn
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .backend import SearchBackend
 
 __all__ = ["Assistant", "ask"]
 
@@ -36,7 +36,7 @@ MIN_DENSE_SIMILARITY = 0.0
 class Assistant:
     """Answers questions over one index."""
 
-    def __init__(self, index: Index, settings: Settings | None = None, chat_model: Any | None = None) -> None:
+    def __init__(self, index: SearchBackend, settings: Settings | None = None, chat_model: Any | None = None) -> None:
         self.index = index
         self.settings = settings or Settings.from_env()
         self._chat_model = chat_model
@@ -44,11 +44,12 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> Assistant:
-        """Load the index at `index_dir` (default: settings.index_dir)."""
-        from .index import load_index
+        """Open the configured index: PostgreSQL when `settings.database_url` is set, else the
+        folder index at `index_dir` (default: settings.index_dir)."""
+        from .backend import open_index
 
         settings = settings or Settings.from_env()
-        return cls(load_index(Path(index_dir or settings.index_dir), settings=settings), settings)
+        return cls(open_index(settings, index_dir=index_dir), settings)
 
     @property
     def chat_model(self) -> Any | None:

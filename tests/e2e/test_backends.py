@@ -238,12 +238,16 @@ def test_open_index_selects_postgres_from_settings(pg_url: str, corpus: Path, tm
         if len(default.documents) == 0:
             default.add([corpus])
     opened = open_index(settings, embedder=HashEmbedder(DIM))
+    assistant = Assistant.open(settings=settings)  # what `policyqa serve/ask` do
     try:
         assert isinstance(opened, PgIndex)
         assert len(opened.documents) == 3
         assert opened.search(_dev()["d04"]["question"], k=5)
+        assert isinstance(assistant.index, PgIndex)
+        assert "78" in assistant.ask(_dev()["d02"]["question"]).text
     finally:
         opened.close()
+        assistant.index.close()  # type: ignore[attr-defined]
     folder = open_index(_settings(), index_dir=Backend("faiss", tmp_path / "f", None).build([corpus]).index_dir,
                         embedder=HashEmbedder(DIM))  # fmt: skip
     assert type(folder).__name__ == "Index"
