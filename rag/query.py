@@ -41,7 +41,8 @@ _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
     (QuestionKind.LIST, re.compile(r"哪些|包括什么|有什么|都有|which|what (are|were)", re.I)),
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and unpaired UTF-16 surrogates ("\ud800" in JSON): no encoder or tokenizer takes those.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)

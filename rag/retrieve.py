@@ -43,14 +43,25 @@ class Filters:
         unknown = set(raw) - {"doc_ids", "years", "publishers"}
         if unknown:
             raise QueryError(f"unknown filter(s) {sorted(unknown)}; use doc_ids, years, publishers")
+        for key in ("doc_ids", "years", "publishers"):
+            # a string is iterable too: {"years": "2024"} would silently mean years 2, 0 and 4
+            if isinstance(raw.get(key), str | bytes | Mapping):
+                raise QueryError(f'filter {key} must be a list, e.g. {{"{key}": [...]}}; got {raw[key]!r:.60}')
         try:
             return cls(
                 doc_ids=frozenset(map(str, raw["doc_ids"])) if raw.get("doc_ids") else None,
-                years=frozenset(int(y) for y in raw["years"]) if raw.get("years") else None,
+                years=frozenset(_year(y) for y in raw["years"]) if raw.get("years") else None,
                 publishers=frozenset(map(str, raw["publishers"])) if raw.get("publishers") else None,
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(1e400) from JSON
             raise QueryError(f"filters must be lists (doc_ids: ids, years: integers, publishers: names): {exc}") from exc
+
+
+def _year(value: Any) -> int:
+    """A year from JSON: 2024 or "2024"; not true, 2024.5 or 1e400."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not a year")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
