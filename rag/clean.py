@@ -51,7 +51,10 @@ _NOISE_LINE = re.compile(
     r"|^(?:浏览量|浏览次数|访问量|阅读量|点击数|阅读次数)[:：]?\s*\d*\s*$"
 )
 _META_LINE = re.compile(r"(?:来源|发布机构|发文机关)[:：]|(?:发布时间|发布日期|成文日期)[:：]|(?:浏览量|浏览次数|访问量)[:：]")
-_PUBLISHER = re.compile(r"(?:来源|发布机构|发文机关)[:：]\s*(.+?)\s*(?=发布时间|发布日期|成文日期|浏览|字体|作者|$)")
+# The publisher ends where the next header field, a run of spaces or a separator starts.
+_PUBLISHER = re.compile(
+    r"(?:来源|发布机构|发文机关|信息来源)[:：]\s*(.+?)\s*(?=发布时间|发布日期|成文日期|浏览|访问|字体|字号|作者|点击|\s{2}|[|｜【\[]|$)"
+)
 _DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _PUBLISHED = re.compile(r"(?:发布时间|发布日期|成文日期|时间|日期)[:：]\s*" + _DATE.pattern)
 _TITLE_WORDS = re.compile(r"报告|计划|要点|方案|总结|规划|办法|意见|通知|决定|条例|规定|情况|公报|纲要|细则")

@@ -16,7 +16,7 @@ from .errors import LoadError
 from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
 from .types import Document, DocumentMeta
 
-__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for"]
+__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for", "expand_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def load_documents(paths: Sequence[Path | str]) -> tuple[list[Document], list[Lo
     A file that cannot be read is reported, not fatal: the rest still load.
     """
     documents: list[Document] = []
-    errors: list[LoadError] = []
-    for path in _expand(paths, errors):
+    files, errors = expand_paths(paths)
+    for path in files:
         try:
             documents.append(load_document(path))
         except LoadError as exc:
@@ -73,8 +73,11 @@ def load_documents(paths: Sequence[Path | str]) -> tuple[list[Document], list[Lo
     return documents, errors
 
 
-def _expand(paths: Sequence[Path | str], errors: list[LoadError]) -> list[Path]:
+def expand_paths(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:
+    """The report files under `paths` (folders walked recursively, sorted), and the
+    entries that cannot be loaded (missing paths, unsupported file types)."""
     files: list[Path] = []
+    errors: list[LoadError] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -89,4 +92,4 @@ def _expand(paths: Sequence[Path | str], errors: list[LoadError]) -> list[Path]:
             files.append(path)
         else:
             errors.append(LoadError(str(path), "no such file or folder"))
-    return files
+    return files, errors

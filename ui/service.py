@@ -247,8 +247,9 @@ class Service:
             report(0.3, "保存文件…")
             path = self._store(name, data)
             report(0.5, "建立索引（计算向量）…")
+            target = self._writable_copy()
             try:
-                summary = self.index.add([path])
+                summary = target.add([path])
             except Exception:
                 path.unlink(missing_ok=True)
                 raise
@@ -258,15 +259,36 @@ class Service:
                 first = errors[0]
                 raise first if isinstance(first, LoadError) else LoadError(name, str(first))
             report(0.9, "保存索引…")
-            saved = self._save()
+            saved = self._save(target)
+            self._publish(target)
         report(1.0, "完成")
         counts = {k: _count(getattr(summary, k, 0)) for k in ("added", "updated", "skipped")}
         log.info("upload %s indexed as %s: %s", path.name, document.doc_id, counts)
         return self._result(path.name, document, counts, started, saved)
 
-    def _save(self) -> bool:
+    def _writable_copy(self) -> Any:
+        """A private copy of the index to update: searches running meanwhile keep reading
+        the old one, whose chunks and vectors never change under them (copy-on-write)."""
+        index = self.index
+        index_dir = getattr(index, "index_dir", None)
+        if index_dir is None or not hasattr(index, "generation"):
+            return index  # a test double: update in place
+        from rag.index import load_index
+
+        return load_index(index_dir, embedder=index.embedder, settings=self.settings, mmap=False)
+
+    def _publish(self, index: Any) -> None:
+        """Swap the updated index in: one reference assignment, atomic for readers."""
+        current = self.assistant
+        if index is current.index:
+            return
+        from rag.assistant import Assistant
+
+        self._assistant = Assistant(index, current.settings, chat_model=getattr(current, "_chat_model", None))
+
+    def _save(self, index: Any) -> bool:
         """Persist the index (searchable in memory either way); False if saving failed."""
-        save = getattr(self.index, "save", None)
+        save = getattr(index, "save", None)
         if save is None:
             return True
         try:
