@@ -17,6 +17,7 @@ run: install index
 test: install system-deps
 	$(BIN)/ruff check rag ui evals benchmarks tests
 	$(BIN)/pytest -q
+	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev --system both --thresholds evals/thresholds.json
 
 install: $(VENV)/.installed
 
