@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .compose import compose_extractive, not_found_answer
 from .config import Settings
-from .errors import LLMError
+from .errors import LLMError, QueryError
 from .followup import rewrite_followup
 from .query import clean_query
 from .retrieve import Filters
@@ -67,6 +67,7 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         text = clean_query(query, self.settings.max_question_chars)
+        _check_k(k)
         return self.index.search(text, k=k or self.settings.top_k, filters=filters)
 
     def ask(
@@ -93,6 +94,8 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield answer text as it is written (LLM mode), then the final Answer."""
         text = clean_query(question, self.settings.max_question_chars)
+        history = _checked_history(history)
+        _check_k(k)
         query = self._rewrite(text, history)
         hits = self.index.search(query, k=max(k or self.settings.top_k, ANSWER_POOL), filters=filters)
         shown = tuple(hits[: k or self.settings.top_k])
@@ -136,6 +139,22 @@ class Assistant:
     def _relevant(self, hits: Sequence[Hit]) -> bool:
         best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
         return best is None or best >= MIN_DENSE_SIMILARITY
+
+
+def _check_k(k: object) -> None:
+    # k=0 would silently mean "the default" and k=-1 "all but the last" (hits[:k])
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise QueryError(f"k (passages to return) must be a whole number of at least 1, got {k!r}")
+
+
+def _checked_history(history: object) -> tuple[Turn, ...]:
+    """The conversation as Turns, or a QueryError saying what a history looks like."""
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise QueryError(f"history must be a list of Turn(question, answer), oldest first; got {type(history).__name__}")
+    for turn in history:
+        if not (isinstance(turn, Turn) and isinstance(turn.question, str) and isinstance(turn.answer, str)):
+            raise QueryError(f"history must hold Turn(question, answer) items with text; got {turn!r:.80}")
+    return tuple(history)
 
 
 def _with_query(answer: Answer, query: str, question: str) -> Answer:

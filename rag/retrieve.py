@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import QueryError
-from .query import analyze_query, clean_query
+from .query import MAX_QUERY_CHARS, analyze_query, clean_query
 from .synonyms import synonyms_of
 from .types import Hit
 
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["Filters", "RetrievalConfig", "search"]
 
 Mode = Literal["hybrid", "dense", "keyword"]
+
+# The question's length limit is the caller's (the Assistant's: settings.max_question_chars). A
+# follow-up is searched together with the question it leans on, so a query may be twice as long;
+# this cap only stops a direct library call from embedding a whole report as a query.
+SEARCH_MAX_CHARS = 8 * MAX_QUERY_CHARS
 Fusion = Literal["score", "rrf"]
 
 
@@ -96,7 +101,7 @@ def search(
     config = config or RetrievalConfig()
     if k < 1:
         raise QueryError(f"k must be at least 1, got {k}")
-    text = clean_query(query)
+    text = clean_query(query, SEARCH_MAX_CHARS)
     allowed = index.mask(
         doc_ids=set(filters.doc_ids) if filters and filters.doc_ids else None,
         years=set(filters.years) if filters and filters.years else None,
