@@ -412,7 +412,7 @@ class KeywordIndex:
         term_rows: list[np.ndarray] = []
         tf_rows: list[np.ndarray] = []
         for item in items:
-            if isinstance(item, tuple):
+            if isinstance(item, tuple) and item and isinstance(item[0], np.ndarray):  # not a tuple of tokens
                 terms, tfs = item
             else:
                 ids = np.fromiter(
