@@ -126,6 +126,20 @@ def _configure_torch_threads() -> None:
         torch.set_num_threads(available)
 
 
+@contextlib.contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar on every start (CLI output, server logs)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 PASSAGE_SLICE = 16  # texts encoded per hold of the model lock
 
 
@@ -224,7 +238,8 @@ class SentenceTransformerEmbedder:
         else:
             source = self._name
         try:
-            model = SentenceTransformer(source, local_files_only=True)
+            with _quiet_weight_loading():
+                model = SentenceTransformer(source, local_files_only=True)
         except Exception as exc:  # ST/transformers/huggingface_hub raise many types for "not there"
             raise ModelError(
                 f"cannot load embedding model {self._name!r} offline ({type(exc).__name__}: {exc}). "
