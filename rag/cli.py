@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import RagError
-from .types import Answer, Hit
+from .types import Answer
 
 __all__ = ["main"]
 
@@ -124,7 +124,7 @@ def _search(args: argparse.Namespace) -> int:
 
     hits = Assistant.open(settings=_settings(args)).search(args.query, k=args.k)
     if args.json:
-        print(json.dumps([_hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
     for hit in hits:
         print(f"[{hit.rank}] {hit.score:.4f}  {hit.title} › {' › '.join(hit.chunk.section) or '(导语)'}")
@@ -171,20 +171,6 @@ def format_answer(answer: Answer) -> str:
         for h in answer.hits[:3]:
             lines.append(f"  - {h.title} › {' › '.join(h.chunk.section)}：{h.chunk.text[:80]}…")
     return "\n".join(lines)
-
-
-def _hit_json(hit: Hit) -> dict:
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "doc_id": hit.chunk.doc_id,
-        "title": hit.title,
-        "source": hit.source,
-        "section": list(hit.chunk.section),
-        "start": hit.chunk.start,
-        "end": hit.chunk.end,
-        "text": hit.chunk.text,
-    }
 
 
 if __name__ == "__main__":

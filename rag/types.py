@@ -62,6 +62,23 @@ class Hit:
     dense_score: float | None = None  # cosine similarity, when dense search found it
     keyword_score: float | None = None  # BM25 score, when keyword search found it
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, flat: rank, scores, where the chunk is, and its text."""
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "dense_score": self.dense_score,
+            "keyword_score": self.keyword_score,
+            "chunk_id": self.chunk.chunk_id,
+            "doc_id": self.chunk.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "section": list(self.chunk.section),
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "text": self.chunk.text,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Citation:

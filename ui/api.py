@@ -57,21 +57,8 @@ class AskRequest(BaseModel):
 
 
 def hit_to_dict(hit: Hit) -> dict[str, Any]:
-    """A search hit as JSON: rank, scores, where it is, and its text."""
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "dense_score": hit.dense_score,
-        "keyword_score": hit.keyword_score,
-        "chunk_id": hit.chunk.chunk_id,
-        "doc_id": hit.chunk.doc_id,
-        "title": hit.title,
-        "source": hit.source,
-        "section": list(hit.chunk.section),
-        "start": hit.chunk.start,
-        "end": hit.chunk.end,
-        "text": hit.chunk.text,
-    }
+    """A search hit as JSON (see `Hit.to_dict`)."""
+    return hit.to_dict()
 
 
 def client_ip(request: Request) -> str:
