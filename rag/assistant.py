@@ -28,9 +28,6 @@ __all__ = ["Assistant", "ask"]
 
 # Passages handed to answer composition (more than shown: a fact may sit in the 6th).
 ANSWER_POOL = 8
-# Below this cosine similarity, the best passage is not about the question (calibrated on
-# multilingual-e5-small; see README "Not found").
-MIN_DENSE_SIMILARITY = 0.0
 
 
 class Assistant:
@@ -99,7 +96,7 @@ class Assistant:
         query = self._rewrite(text, history)
         hits = self.index.search(query, k=max(k or self.settings.top_k, ANSWER_POOL), filters=filters)
         shown = tuple(hits[: k or self.settings.top_k])
-        if not hits or not self._relevant(hits):
+        if not hits:
             yield _with_query(not_found_answer(text, shown), query, text)
             return
         extractive = compose_extractive(
@@ -135,10 +132,6 @@ class Assistant:
             except LLMError:
                 pass  # the heuristic below still resolves most follow-ups
         return rewrite_followup(question, history)
-
-    def _relevant(self, hits: Sequence[Hit]) -> bool:
-        best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
-        return best is None or best >= MIN_DENSE_SIMILARITY
 
 
 def _check_k(k: object) -> None:
