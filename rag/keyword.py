@@ -491,20 +491,13 @@ class KeywordIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every position for `query` (float32, zeros where nothing matches)."""
-        out = np.zeros(len(self), dtype=np.float32)
-        if self._bm25 is None:
-            return out
-        ids = sorted({self._ids[t] for t in tokenize(query) if t in self._ids})
-        if not ids:
-            return out
-        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+        return self._dense_scores(self._query_ids(query))
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top `k` positions (int64) and scores (float32), best first; ties by position.
 
         `allowed` is a boolean mask over positions; masked-out positions never appear.
         """
-        scores = self.scores(query)
         if allowed is not None:
             allowed = np.asarray(allowed)
             if allowed.shape != (len(self),) or allowed.dtype != np.bool_:
@@ -512,8 +505,34 @@ class KeywordIndex:
                     f"allowed must be a boolean mask of shape ({len(self)},), "
                     f"got {allowed.dtype} {allowed.shape}"
                 )
+        scores = self._dense_scores(self._query_ids(query))
+        if allowed is not None:
             scores = np.where(allowed, scores, np.float32(0))
         return top_k(scores, k)
+
+    def _query_ids(self, query: str) -> np.ndarray:
+        if self._bm25 is None:
+            return np.zeros(0, np.int64)
+        return np.asarray(sorted({self._ids[t] for t in tokenize(query) if t in self._ids}), dtype=np.int64)
+
+    def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (ascending) and BM25 contributions of one term: a column of the CSC matrix."""
+        matrix = self._bm25.scores
+        lo, hi = int(matrix["indptr"][term]), int(matrix["indptr"][term + 1])
+        return matrix["indices"][lo:hi], matrix["data"][lo:hi]
+
+    def _dense_scores(self, ids: np.ndarray) -> np.ndarray:
+        """Scores of every position: all postings of the terms added up by one `bincount`.
+
+        (bm25s adds term by term with `np.add.at`, several times slower; the sums are
+        float64 here, so scores may differ from bm25s's in the last float32 bit.)
+        """
+        if ids.size == 0:
+            return np.zeros(len(self), dtype=np.float32)
+        postings = [self._postings(int(t)) for t in ids]
+        rows = np.concatenate([p[0] for p in postings])
+        values = np.concatenate([p[1] for p in postings])
+        return np.bincount(rows, weights=values, minlength=len(self)).astype(np.float32)
 
     # -- persistence --------------------------------------------------------
 
