@@ -55,6 +55,8 @@ _METADATA_ASK = re.compile(
     r"|发布(时间|日期)|(谁|哪个部门|哪个单位)(发布|印发)|来源是"
 )
 MAX_FACTS = 3
+MAX_OTHER_REPORTS = 2
+OTHER_REPORT_SCORE = 0.9  # share of the best span's score another report's answer must reach
 # Best passage similarity below which a question in another language (no shared words to
 # check) is about something else. Measured with multilingual-e5-small: English questions the
 # reports answer scored 0.76–0.81, unrelated ones ("How tall is Mount Everest?") 0.70–0.72.
@@ -156,7 +158,7 @@ def select_evidence(
         return []
     if semantic is not None:
         return candidates[:1]  # similarity alone is too blunt to pick a second fact
-    return _multi_fact(candidates, info, documents)
+    return _multi_fact(candidates, info, documents) + _other_reports(candidates)
 
 
 def missing_share(question: str, hits: Sequence[Hit], documents: Mapping[str, Document]) -> float:
@@ -417,6 +419,20 @@ def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[
     return chosen
 
 
+def _other_reports(candidates: list[Evidence]) -> list[Evidence]:
+    """The best span of up to two other reports that answer about as well: a question that
+    names no report ("2024年检查了多少家企业？") may be answered by several, and the user
+    should see that rather than one report's figure presented as the only one."""
+    best = candidates[0]
+    others: dict[str, Evidence] = {}
+    for ev in candidates[1:]:
+        if ev.score < OTHER_REPORT_SCORE * best.score or len(others) >= MAX_OTHER_REPORTS:
+            break
+        if ev.doc_id != best.doc_id and ev.doc_id not in others and ev.form >= best.form and best.terms <= ev.terms:
+            others[ev.doc_id] = ev
+    return list(others.values())
+
+
 def _fact(quote: str, kind: QuestionKind) -> str | None:
     pattern = _DATE if kind is QuestionKind.DATE else _NUMBER_WITH_UNIT
     m = pattern.search(quote)
@@ -450,10 +466,15 @@ def _answer_from_evidence(
     citations = [
         _citation(i, documents[ev.doc_id], ev.hit, ev.start, ev.end) for i, ev in enumerate(evidence, start=1)
     ]
-    parts = [f"{c.quote.rstrip('。')}[{c.marker}]" for c in citations]
+    main = [c for c in citations if c.doc_id == citations[0].doc_id]
+    parts = [f"{c.quote.rstrip('。')}[{c.marker}]" for c in main]
     text = "；".join(parts) + "。"
     if len(parts) > 1:
         text = "报告中有以下相关记录：" + text
+    others = [c for c in citations if c.doc_id != citations[0].doc_id]
+    if others:
+        text = f"据《{main[0].title}》：{text}\n其他报告也有相关记录："
+        text += "；".join(f"《{c.title}》{c.quote.rstrip('。')}[{c.marker}]" for c in others) + "。"
     return Answer(question=question, text=text, citations=tuple(citations), hits=tuple(hits), mode="extractive")
 
 

@@ -82,3 +82,24 @@ def test_no_answer_has_a_number_absent_from_its_citations(sample):
         text = re.sub(r"\[\d+\]", "", answer.text)
         for number in _NUMBER.findall(text):
             assert number in quoted, (question, number, answer.text)
+
+
+def test_a_question_naming_no_report_shows_other_reports_answers():
+    """Two years of the same bureau's report: both counts are shown, each with its report."""
+    from tests.conftest import ROOT
+
+    docs = [load_document(SAMPLE), load_document(ROOT / "tests/data/distractors/suzhou-kjj-2023-fzzf.txt")]
+    chunks = [c for d in docs for c in chunk_document(d)]
+    keyword = KeywordIndex.build([c.text for c in chunks])
+    by_id = {d.doc_id: d for d in docs}
+    positions, scores = keyword.search("市科技局现有行政权力事项共几项？", 8)
+    hits = [
+        Hit(chunks[p], float(s), rank, by_id[chunks[p].doc_id].title, by_id[chunks[p].doc_id].source)
+        for rank, (p, s) in enumerate(zip(positions.tolist(), scores.tolist(), strict=True), start=1)
+    ]
+    answer = compose_extractive("市科技局现有行政权力事项共几项？", hits, by_id)
+    assert {c.doc_id for c in answer.citations} == set(by_id)
+    assert "6项" in answer.text and "7项" in answer.text
+    assert "其他报告也有相关记录" in answer.text
+    for c in answer.citations:
+        assert by_id[c.doc_id].text[c.start : c.end] == c.quote
