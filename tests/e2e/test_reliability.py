@@ -30,7 +30,6 @@ from benchmarks.load import free_port, run_load, server_env, start_server
 from rag import store
 from rag.config import Settings
 from rag.embed import get_embedder
-from rag.errors import IndexCorruptError
 from rag.index import Index, build_index, load_index
 from tests.conftest import ROOT, SAMPLE
 from tests.unit.test_bad_input import _bad_files, _changed, _tree
@@ -104,23 +103,60 @@ class _Run:
         return self.process.returncode, out.decode() + self.err.decode(errors="replace")
 
 
-def _phase(index_dir: Path, before: str | None) -> str:
-    """Where the kill landed, judged by what it left on disk."""
-    names = {p.name for p in index_dir.iterdir()} if index_dir.is_dir() else set()
+def _entries(folder: Path) -> list[Path]:
     try:
-        now: str | None = store.current_generation(index_dir).name
-    except IndexCorruptError:
-        now = None
-    if now != before:
+        return list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+def _phase(index_dir: Path, before: set[str], pid: int) -> str:
+    """Where a kill landed, judged by what the killed run (`pid`) left on disk."""
+    new = {p.name for p in _entries(index_dir)} - before
+    current = (index_dir / "CURRENT").read_text().strip() if (index_dir / "CURRENT").exists() else None
+    if current in new:
         return "after publishing"
-    if any(n.startswith(".tmp-") for n in names):
+    if any(n.startswith(".tmp-") and n.endswith(f"-{pid}") for n in new):
         return "while writing a generation"
-    if any(n.startswith("gen-") and n != before for n in names):
+    if any(n.startswith("gen-") for n in new):
         return "between rename and CURRENT switch"
     return "before writing"
 
 
+def _mutate(folder: Path, pool: list[Path], rng: random.Random, n: int) -> None:
+    """Give the next run real work: add, remove or edit a report."""
+    present = sorted(folder.iterdir())
+    absent = [p for p in pool if not (folder / p.name).exists()]
+    action = rng.choice(["add", "add", "remove", "edit"])
+    if action == "add" and absent:
+        pick = rng.choice(absent)
+        shutil.copy(pick, folder / pick.name)
+    elif action == "remove" and len(present) > 6:
+        rng.choice(present).unlink()
+    else:
+        victim = rng.choice([p for p in present if p.suffix in (".txt", ".md")])
+        victim.write_text(victim.read_text(encoding="utf-8") + f"\n\n（更新{n}）本年度另行检查企业{n}家。\n", encoding="utf-8")
+
+
+def _kill_at_random(run: _Run, index_dir: Path, rng: random.Random, aim: int, full: float) -> None:
+    if aim == 1:  # a random moment after embedding started (chunking, BM25, FAISS, writing)
+        run.embedding.wait(full * 2)
+        time.sleep(rng.uniform(0.0, 0.6))
+    elif aim == 2:  # a random moment once this run's new generation folder is being written
+        mine = f"-{run.process.pid}"
+        deadline = time.monotonic() + full * 2
+        while time.monotonic() < deadline and run.process.poll() is None:
+            if any(p.name.startswith(".tmp-") and p.name.endswith(mine) for p in _entries(index_dir)):
+                break
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.03))
+    else:  # anywhere in the run, imports included
+        time.sleep(rng.uniform(0.2, full * 1.1))
+    run.process.send_signal(signal.SIGKILL)
+
+
 def test_indexer_killed_at_random_points_always_leaves_a_loadable_index(tmp_path: Path) -> None:
+    """Two kills before any index exists ("no index" is the answer), then 13 kills against a live index."""
     rng = random.Random(20240601)
     pool = _report_pool(tmp_path / "pool")
     folder, index_dir, cache = tmp_path / "reports", tmp_path / "idx", tmp_path / "cache"
@@ -141,34 +177,18 @@ def test_indexer_killed_at_random_points_always_leaves_a_loadable_index(tmp_path
     kills, published, budget = 0, False, time.monotonic() + 60
     ever: set[str] = {p.name for p in folder.iterdir()}
     while kills < 15 and time.monotonic() < budget:
-        if kills:  # give every run real work: add, remove or edit a report
-            present = sorted(folder.iterdir())
-            absent = [p for p in pool if not (folder / p.name).exists()]
-            action = rng.choice(["add", "add", "remove", "edit"])
-            if action == "add" and absent:
-                pick = rng.choice(absent)
-                shutil.copy(pick, folder / pick.name)
-            elif action == "remove" and len(present) > 6:
-                rng.choice(present).unlink()
-            else:
-                victim = rng.choice([p for p in present if p.suffix in (".txt", ".md")])
-                victim.write_text(victim.read_text(encoding="utf-8") + f"\n\n（更新{kills}）本年度另行检查企业{kills}家。\n",
-                                  encoding="utf-8")
+        if kills == 2:  # publish a first generation; every later kill must leave a loadable index
+            code, output = _Run(_index_cmd(folder, index_dir), env).finish()
+            assert code == 0, output
+        if kills >= 2:
+            _mutate(folder, pool, rng, kills)
             ever |= {p.name for p in folder.iterdir()}
-        try:
-            before: str | None = store.current_generation(index_dir).name
-        except IndexCorruptError:
-            before = None
+        before = {p.name for p in _entries(index_dir)}
         run = _Run(_index_cmd(folder, index_dir, *(["--rebuild"] if kills % 4 == 3 else [])), env)
-        if kills % 2:  # aim at the writing phase: a random moment after embedding starts
-            run.embedding.wait(full * 2)
-            time.sleep(rng.uniform(0.0, 0.6))
-        else:  # anywhere in the run, imports included
-            time.sleep(rng.uniform(0.2, full * 1.1))
-        run.process.send_signal(signal.SIGKILL)
+        _kill_at_random(run, index_dir, rng, aim=kills % 3, full=full)
         code, _ = run.finish()
         kills += 1
-        phase = "completed" if code == 0 else _phase(index_dir, before)
+        phase = "completed" if code == 0 else _phase(index_dir, before, run.process.pid)
         outcomes[phase] = outcomes.get(phase, 0) + 1
 
         try:
@@ -187,6 +207,7 @@ def test_indexer_killed_at_random_points_always_leaves_a_loadable_index(tmp_path
 
     print(f"\ncrash loop: {kills} kills in {time.monotonic() - budget + 60:.0f} s (one full run {full:.1f} s): killed {outcomes}; then {loads}")
     assert kills >= 10
+    assert outcomes.get("while writing a generation", 0) >= 1, outcomes  # the aimed kills reached the writes
 
     code, output = _Run(_index_cmd(folder, index_dir), env).finish()
     assert code == 0, output
