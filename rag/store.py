@@ -343,17 +343,30 @@ def describe_files(root: Path) -> dict[str, dict[str, Any]]:
         rel = path.relative_to(root).as_posix()
         if rel == MANIFEST:
             continue
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        files[rel] = {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+        files[rel] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
     return files
 
 
-def check_files(gen: Path, files: Mapping[str, Mapping[str, Any]], *, verify_hashes: bool = False) -> None:
-    """Every file the manifest lists exists with the recorded size (and hash, if asked)."""
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# Up to this total size, loading also checks every file's sha256 (~0.1 s per 150 MB here):
+# same-size damage is caught, not answered from. Bigger indexes are memory-mapped to start
+# fast, and hashing gigabytes at each start would undo that; they get the size check only.
+VERIFY_HASHES_UP_TO = 1 << 30
+
+
+def check_files(gen: Path, files: Mapping[str, Mapping[str, Any]], *, verify_hashes: bool | None = None) -> None:
+    """Every file the manifest lists exists with the recorded size and (by default, for
+    indexes up to VERIFY_HASHES_UP_TO bytes) the recorded sha256."""
     index_dir = gen.parent
+    if verify_hashes is None:
+        verify_hashes = sum(int(info.get("bytes") or 0) for info in files.values()) <= VERIFY_HASHES_UP_TO
     for rel, info in files.items():
         path = gen / rel
         try:
@@ -365,12 +378,10 @@ def check_files(gen: Path, files: Mapping[str, Mapping[str, Any]], *, verify_has
                 f"{path} has {size} bytes, the manifest recorded {info.get('bytes')}: the file is "
                 f"truncated or was changed; {rebuild_hint(index_dir)}"
             )
-        if verify_hashes:
-            digest = describe_files(path.parent)[path.name]["sha256"]
-            if digest != info.get("sha256"):
-                raise IndexCorruptError(
-                    f"{path} does not match its recorded sha256: {rebuild_hint(index_dir)}"
-                )
+        if verify_hashes and file_sha256(path) != info.get("sha256"):
+            raise IndexCorruptError(
+                f"{path} does not match its recorded sha256: {rebuild_hint(index_dir)}"
+            )
 
 
 _REQUIRED = ("format_version", "model", "dim", "chunker", "index_type", "chunk_count", "documents", "files")

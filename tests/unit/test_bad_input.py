@@ -655,7 +655,7 @@ def _damage_cases() -> list[tuple[str, Any, str]]:
 
     return [
         ("truncated-faiss", lambda d, g: truncate(g / "vectors.faiss"), r"vectors\.faiss has \d+ bytes.*--rebuild"),
-        ("garbled-faiss", lambda d, g: garble_faiss(g), r"vectors\.faiss (holds 0 vectors|cannot be read).*--rebuild"),
+        ("garbled-faiss", lambda d, g: garble_faiss(g), r"vectors\.faiss (holds 0 vectors|cannot be read|does not match its recorded sha256).*--rebuild"),
         ("truncated-embeddings", lambda d, g: truncate(g / "embeddings.npy"), r"embeddings\.npy has \d+ bytes.*--rebuild"),
         ("other-format-version", lambda d, g: manifest(g, format_version=99), r"format version 99.*--rebuild"),
         ("index-of-another-model", lambda d, g: manifest(g, model="hash-ngram-128", dim=128),

@@ -383,10 +383,11 @@ def test_changed_tokenizer_retokenises_instead_of_failing(
     meta = json.loads(kw.read_text(encoding="utf-8"))
     meta["tokenizer_fingerprint"] = "0" * 16
     kw.write_text(json.dumps(meta), encoding="utf-8")
-    # keep the manifest's recorded size in step so only the fingerprint differs
+    # keep the manifest's recorded size and hash in step so only the fingerprint differs
     manifest_path = kw.parents[1] / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"]["keyword/keyword.json"]["bytes"] = kw.stat().st_size
+    manifest["files"]["keyword/keyword.json"]["sha256"] = store.file_sha256(kw)
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     idx = load_index(tmp_path / "idx", embedder=embedder)
     assert idx.keyword_search("苏科创十八条", 1)[0].size == 1

@@ -99,7 +99,9 @@ def test_file_sizes_and_hashes_are_checked(tmp_path: Path) -> None:
     assert set(files) == {"a.txt", "sub/b.bin"}
     store.check_files(gen, files, verify_hashes=True)
     (gen / "a.txt").write_text("hellO")  # same size, other bytes
-    store.check_files(gen, files)
+    store.check_files(gen, files, verify_hashes=False)  # sizes only: what big indexes get
+    with pytest.raises(IndexCorruptError, match="sha256"):
+        store.check_files(gen, files)  # small indexes are hashed by default
     with pytest.raises(IndexCorruptError, match="sha256"):
         store.check_files(gen, files, verify_hashes=True)
     (gen / "sub" / "b.bin").write_bytes(b"\x00" * 4)
