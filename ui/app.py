@@ -170,9 +170,13 @@ def serve(settings: Settings | None = None) -> None:
     _warm_up(assistant)
     warmed = time.perf_counter() - started
     app = create_app(assistant, settings)
-    if not _is_loopback(settings.host) and not (settings.api_key or settings.ui_user):
-        log.warning("serving on %s without POLICYQA_API_KEY or POLICYQA_UI_USER: anyone on the network can use it",
-                    settings.host)
+    if not _is_loopback(settings.host):
+        # The API key guards /api/*, the login guards the page: each surface is open without its own.
+        if not settings.api_key:
+            log.warning("serving on %s without POLICYQA_API_KEY: anyone on the network can use /api/*", settings.host)
+        if not settings.ui_user:
+            log.warning("serving on %s without POLICYQA_UI_USER/PASSWORD: anyone on the network can use the chat page",
+                        settings.host)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"PolicyQA: {len(assistant.index.documents)} reports, {len(assistant.index.chunks)} chunks; "

@@ -380,9 +380,18 @@ def test_serve_warns_when_exposed_without_a_key(tmp_path: Path, monkeypatch: pyt
     build_index([folder], tmp_path / "idx", settings=_settings(tmp_path / "idx"), embedder=get_embedder(MODEL))
     bound: list[str] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.append(host))  # bind nothing
-    for host, key, warned in (("127.0.0.1", None, False), ("0.0.0.0", None, True), ("0.0.0.0", "k", False)):
+    cases = (
+        ("127.0.0.1", None, None, set()),
+        ("0.0.0.0", None, None, {"/api/*", "the chat page"}),
+        ("0.0.0.0", "k", None, {"the chat page"}),
+        ("0.0.0.0", None, "u", {"/api/*"}),
+        ("0.0.0.0", "k", "u", set()),
+    )
+    for host, key, user, open_surfaces in cases:
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="ui.app"):
-            serve(Settings(model=MODEL, index_dir=tmp_path / "idx", host=host, port=free_port(), api_key=key))
+            serve(Settings(model=MODEL, index_dir=tmp_path / "idx", host=host, port=free_port(), api_key=key,
+                           ui_user=user, ui_password="p" if user else None))
         assert bound[-1] == host
-        assert any("anyone on the network" in r.getMessage() for r in caplog.records) == warned
+        warned = {r.getMessage().split("can use ")[-1] for r in caplog.records if "anyone on the network" in r.getMessage()}
+        assert warned == open_surfaces
