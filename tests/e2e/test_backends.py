@@ -251,3 +251,34 @@ def test_open_index_selects_postgres_from_settings(pg_url: str, corpus: Path, tm
     folder = open_index(_settings(), index_dir=Backend("faiss", tmp_path / "f", None).build([corpus]).index_dir,
                         embedder=HashEmbedder(DIM))  # fmt: skip
     assert type(folder).__name__ == "Index"
+
+
+def test_pg_keyword_candidates_come_from_the_rarest_terms(pg_url: str, corpus: Path) -> None:
+    """With a candidate budget smaller than any posting list, only chunks holding the rarest term are scored."""
+    import psycopg
+
+    from rag.keyword import tokenize
+    from rag.pg import PgIndex
+
+    schema = f"t{next(_schemas)}"
+    with PgIndex(pg_url, embedder=HashEmbedder(DIM), settings=_settings(), schema=schema) as full:
+        full.add([corpus])
+        question = _dev()["d13"]["question"]
+        with psycopg.connect(pg_url) as conn:
+            rarest_id = conn.execute(
+                f"SELECT id FROM {schema}.terms WHERE term = ANY(%s) AND df > 0 ORDER BY df, term LIMIT 1",
+                (sorted(set(tokenize(question))),),
+            ).fetchone()[0]
+            holding = {
+                r[0] for r in conn.execute(f"SELECT id FROM {schema}.chunk_terms WHERE %s = ANY(term_ids)", (rarest_id,))
+            }
+        with PgIndex(
+            pg_url, embedder=HashEmbedder(DIM), settings=_settings(), schema=schema, candidate_budget=1
+        ) as pruned:
+            positions, scores = pruned.keyword_search(question, 10)
+        assert len(positions) and (scores > 0).all()
+        assert set(positions.tolist()) <= holding
+        # the pruned scores are the full BM25 scores of those chunks
+        everything = dict(zip(*(a.tolist() for a in full.keyword_search(question, 10_000)), strict=True))
+        for position, value in zip(positions.tolist(), scores.tolist(), strict=True):
+            assert value == pytest.approx(everything[position], rel=1e-6)
