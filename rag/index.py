@@ -112,6 +112,33 @@ class _Record:
         return _Record(tuple(o for o in self.origins if o[1] != path))
 
 
+@dataclass(frozen=True)
+class _DocTable:
+    """What metadata filters read, per document in sorted doc_id order."""
+
+    documents: dict[str, Document]  # the dict this was computed from (identity = freshness)
+    ordered: list[str]
+    where: dict[str, int]
+    years: np.ndarray  # int64; -1 where the report names no year
+    publisher_names: list[str]  # distinct publishers ("" for none)
+    publisher_of: np.ndarray  # index into publisher_names, per document
+
+    @classmethod
+    def of(cls, documents: dict[str, Document]) -> _DocTable:
+        ordered = sorted(documents)
+        metas = [documents[d].meta for d in ordered]
+        names = sorted({m.publisher or "" for m in metas})
+        slot = {name: i for i, name in enumerate(names)}
+        return cls(
+            documents=documents,
+            ordered=ordered,
+            where={d: i for i, d in enumerate(ordered)},
+            years=np.fromiter((m.year if m.year is not None else -1 for m in metas), dtype=np.int64, count=len(metas)),
+            publisher_names=names,
+            publisher_of=np.fromiter((slot[m.publisher or ""] for m in metas), dtype=np.int64, count=len(metas)),
+        )
+
+
 class Index:
     """Documents, chunks (positions 0..n-1), vectors and BM25 of one index directory.
 
@@ -149,6 +176,7 @@ class Index:
         self._dirty = generation is None
         self._doc_of_chunk: np.ndarray | None = None
         self._places: tuple[dict[str, Document], frozenset[str]] | None = None
+        self._table: _DocTable | None = None
         self._lock = store.process_lock(self.index_dir)
 
     # -- construction -----------------------------------------------------------------
@@ -284,16 +312,34 @@ class Index:
         """
         if doc_ids is None and years is None and publishers is None:
             return None
-        ordered = sorted(self.documents)
-        keep = np.ones(len(ordered), dtype=bool)
-        for i, doc_id in enumerate(ordered):
-            meta = self.documents[doc_id].meta
-            keep[i] = (
-                (doc_ids is None or doc_id in doc_ids)
-                and (years is None or meta.year in years)
-                and (publishers is None or any(p and p in (meta.publisher or "") for p in publishers))
+        table = self._doc_table()
+        keep = np.ones(len(table.ordered), dtype=bool)
+        if doc_ids is not None:
+            wanted = np.zeros(len(table.ordered), dtype=bool)
+            wanted[[table.where[d] for d in doc_ids if d in table.where]] = True
+            keep &= wanted
+        if years is not None:
+            wanted_years = np.fromiter(years, dtype=np.int64, count=len(years))
+            keep &= np.isin(table.years, wanted_years) & (table.years != -1)
+        if publishers is not None:
+            matches = np.fromiter(
+                (any(p and p in name for p in publishers) for name in table.publisher_names),
+                dtype=bool,
+                count=len(table.publisher_names),
             )
-        return keep[self._doc_positions(ordered)]
+            keep &= matches[table.publisher_of]
+        return keep[self._doc_positions(table.ordered)]
+
+    def _doc_table(self) -> _DocTable:
+        """Per-document metadata as arrays (sorted doc_id order), rebuilt when the documents change.
+
+        A filter used to walk every document in Python: ~40 ms a query at 1M chunks (50k reports).
+        """
+        table = self._table
+        if table is None or table.documents is not self.documents:  # updates replace the dict
+            table = _DocTable.of(self.documents)
+            self._table = table
+        return table
 
     def _doc_positions(self, ordered: list[str]) -> np.ndarray:
         if self._doc_of_chunk is None or len(self._doc_of_chunk) != len(self.chunks):
