@@ -106,6 +106,8 @@ def _index(args: argparse.Namespace) -> int:
     from .index import build_index
 
     settings = _settings(args)
+    if settings.database_url:
+        return _index_database(args, settings)
     index = build_index(
         args.paths, settings.index_dir, settings=settings, index_type=args.index_type, rebuild=args.rebuild, progress=True
     )
@@ -114,6 +116,27 @@ def _index(args: argparse.Namespace) -> int:
         f"indexed into {settings.index_dir}: {s.added} added, {s.updated} updated, {s.removed} removed, "
         f"{s.skipped} unchanged; {len(index.chunks)} chunks in {len(index.documents)} reports; {s.seconds:.1f}s"
     )
+    for error in s.errors:
+        print(f"  skipped {error}", file=sys.stderr)
+    return 0
+
+
+def _index_database(args: argparse.Namespace, settings: Settings) -> int:
+    """POLICYQA_DATABASE_URL is set: update the PostgreSQL index instead of a folder."""
+    from .errors import ConfigError
+    from .pg import PgIndex
+
+    if args.rebuild or args.index_type:
+        raise ConfigError(
+            "--rebuild and --index-type apply to a folder index; with POLICYQA_DATABASE_URL set, remove reports "
+            "with the API or drop the `policyqa` schema to start over (the database always uses HNSW)"
+        )
+    with PgIndex(settings.database_url or "", settings=settings) as index:
+        s = index.add(args.paths, progress=True)
+        print(
+            f"indexed into the database: {s.added} added, {s.updated} updated, {s.removed} removed, "
+            f"{s.skipped} unchanged; {s.total_chunks} chunks in {s.total_documents} reports; {s.seconds:.1f}s"
+        )
     for error in s.errors:
         print(f"  skipped {error}", file=sys.stderr)
     return 0

@@ -282,3 +282,27 @@ def test_pg_keyword_candidates_come_from_the_rarest_terms(pg_url: str, corpus: P
         everything = dict(zip(*(a.tolist() for a in full.keyword_search(question, 10_000)), strict=True))
         for position, value in zip(positions.tolist(), scores.tolist(), strict=True):
             assert value == pytest.approx(everything[position], rel=1e-6)
+
+
+def test_cli_indexes_into_and_answers_from_the_database(
+    pg_url: str, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    from rag.cli import main
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # the default schema, fresh
+        conn.execute("DROP SCHEMA IF EXISTS policyqa CASCADE")
+    monkeypatch.setenv("POLICYQA_DATABASE_URL", pg_url)
+    monkeypatch.setenv("POLICYQA_MODEL", f"hash-ngram-{DIM}")
+    monkeypatch.setenv("POLICYQA_LLM_PROVIDER", "none")
+    monkeypatch.chdir(tmp_path)  # a folder index would appear here
+    assert main(["index", str(corpus)]) == 0
+    assert "indexed into the database: 3 added" in capsys.readouterr().out
+    assert main(["index", str(corpus)]) == 0
+    assert "0 added, 0 updated, 0 removed, 3 unchanged" in capsys.readouterr().out
+    assert main(["ask", _dev()["d02"]["question"]]) == 0
+    assert "78" in capsys.readouterr().out
+    assert main(["index", str(corpus), "--rebuild"]) == 2
+    assert "--rebuild" in capsys.readouterr().err
+    assert not (tmp_path / "index").exists()
