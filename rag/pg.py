@@ -423,7 +423,6 @@ class PgIndex:
         if k <= 0:
             return _empty()
         where, params = allowed.sql() if allowed is not None else ("TRUE", {})
-        where = where
         params = {**params, "q": q, "k": int(k)}
         conn = self._conn()
         with conn.transaction():
@@ -596,10 +595,6 @@ class PgIndex:
             if len(rows) < 256:
                 return
             last = rows[-1][0]
-
-    def _document_ids(self) -> list[str]:
-        rows = self._conn().execute(self._q("SELECT doc_id FROM {s}.documents ORDER BY doc_id")).fetchall()
-        return [r[0] for r in rows]
 
     def _count(self, what: str) -> int:
         if what == "chunks":
@@ -1053,7 +1048,9 @@ class _Documents(Mapping[str, Document]):
         return isinstance(doc_id, str) and self._index._document(doc_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index._document_ids())
+        # callers that iterate mostly read the documents next (dict(index.documents) in the UI):
+        # fetch them page by page into the cache instead of one query per document afterwards
+        return (d.doc_id for d in self._index._iter_documents())
 
     def __len__(self) -> int:
         return self._index._count("documents")
