@@ -319,7 +319,8 @@ class Index:
             wanted[[table.where[d] for d in doc_ids if d in table.where]] = True
             keep &= wanted
         if years is not None:
-            wanted_years = np.fromiter(years, dtype=np.int64, count=len(years))
+            # a year beyond int64 (hostile input) matches no report, as `meta.year in years` did
+            wanted_years = np.asarray([y for y in years if -(2**62) < y < 2**62], dtype=np.int64)
             keep &= np.isin(table.years, wanted_years) & (table.years != -1)
         if publishers is not None:
             matches = np.fromiter(
