@@ -102,7 +102,7 @@ class PgFilter:
             params["f_doc_ids"] = list(self.doc_ids)
         if self.years is not None:
             conditions.append("d.year = ANY(%(f_years)s::int[])")
-            params["f_years"] = list(self.years)
+            params["f_years"] = [y for y in self.years if -(2**31) < y < 2**31]  # others match nothing
         if self.publishers is not None:
             # substring match, as Index.mask: 科技局 matches 苏州市科技局
             conditions.append(

@@ -149,6 +149,7 @@ def test_filters_restrict_by_year_document_and_publisher(index: SearchBackend) -
     hits = index.search(question, k=5, filters=Filters(publishers=frozenset({"南京"})))
     assert hits and {h.source for h in hits} == {"nanjing-kjj-2024-fzzf.txt"}
     assert index.search(question, k=5, filters=Filters(years=frozenset({1999}))) == []
+    assert index.search(question, k=5, filters=Filters(years=frozenset({10**30}))) == []  # hostile input
 
 
 def test_assistant_answers_with_a_citation(index: SearchBackend) -> None:
