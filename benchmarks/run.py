@@ -421,13 +421,23 @@ def format_table(results: dict[str, Any]) -> str:
     out = ["\n".join(lines)]
     if pg_note:
         out.append(pg_note)
-    extra = []
+    extra, cold = [], []
     for size, row in sorted(results.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
         os_ = row.get("ours_serve", {})
         if _p(os_, "search_filtered_ms") is not None:
             extra.append(f"{int(size):,}: {_fmt(_p(os_, 'search_filtered_ms'))} ms")
+        if _p(os_, "search_cold_ms") is not None:
+            cold.append(
+                f"{int(size):,}: {_fmt(_p(os_, 'search_cold_ms'))} / {_fmt(_p(os_, 'search_cold_ms', 'p95'))} ms "
+                f"(LangChain {_fmt(_p(row.get('baseline'), 'search_cold_ms'))})"
+            )
     if extra:
         out.append("Our search with a year filter (p50): " + "; ".join(extra) + ".")
+    if cold:
+        out.append(
+            "Search latencies above are steady state, after one untimed pass over the questions; that first pass "
+            "(p50 / p95; ours pages its memory-mapped index in from disk) took: " + "; ".join(cold) + "."
+        )
     real = results.get("real")
     if real and "error" not in real:
         out.append(

@@ -177,6 +177,8 @@ def task_ours_serve(args: dict[str, Any]) -> dict[str, Any]:
     for q in WARM_UP:
         index.search(q, k=5)
         assistant.ask(q)
+    # the first pass pages the memory-mapped index in from disk: recorded apart, as "cold"
+    cold = timed(lambda q: index.search(q, k=5), queries)
     search = timed(lambda q: index.search(q, k=5), queries, args.get("rounds", 2))
     years = Filters(years=frozenset({2024}))
     filtered = timed(lambda q: index.search(q, k=5, filters=years), queries[: max(10, len(queries) // 2)])
@@ -184,6 +186,7 @@ def task_ours_serve(args: dict[str, Any]) -> dict[str, Any]:
     r2 = rss()
     return {
         "load_s": round(load_s, 2),
+        "search_cold_ms": summarise(cold),
         "search_ms": summarise(search),
         "search_filtered_ms": summarise(filtered),
         "ask_ms": summarise(ask),
@@ -218,6 +221,7 @@ def task_baseline(args: dict[str, Any]) -> dict[str, Any]:
     for q in WARM_UP:
         baseline.search(q, k=5)
         baseline.ask(q)
+    cold = timed(lambda q: baseline.search(q, k=5), queries)  # same protocol as ours
     search = timed(lambda q: baseline.search(q, k=5), queries, args.get("rounds", 2))
     ask = timed(baseline.ask, queries)
     r2 = rss()
@@ -232,6 +236,7 @@ def task_baseline(args: dict[str, Any]) -> dict[str, Any]:
         "build_s": round(build_s, 2),
         "batched": bool(args.get("batch_documents")) and len(documents) > int(args.get("batch_documents") or 0),
         "baseline_chunks": baseline.chunk_count,
+        "search_cold_ms": summarise(cold),
         "search_ms": summarise(search),
         "ask_ms": summarise(ask),
         "rss_build_bytes": r1 - r0,
@@ -371,6 +376,7 @@ def task_pg(args: dict[str, Any]) -> dict[str, Any]:
             for q in WARM_UP:
                 index.search(q, k=5)
                 assistant.ask(q)
+            cold = timed(lambda q: index.search(q, k=5), queries)
             search = timed(lambda q: index.search(q, k=5), queries, args.get("rounds", 2))
             ask = timed(assistant.ask, queries)
             db_bytes = index.database_bytes()
@@ -384,6 +390,7 @@ def task_pg(args: dict[str, Any]) -> dict[str, Any]:
         "candidate_budget": index.candidate_budget,
         "server_start_s": round(start_s, 2),
         "build_s": round(load_s, 2),
+        "search_cold_ms": summarise(cold),
         "search_ms": summarise(search),
         "ask_ms": summarise(ask),
         "disk_bytes": db_bytes,
