@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .chunk import sentence_spans
@@ -67,6 +68,13 @@ _precise = ChineseTokenizer("precise")  # lazy: jieba loads on first use
 def tokenize(text: str) -> list[str]:
     """Precise-mode tokens (no overlapping sub-words, so term weights are not double counted)."""
     return _precise.tokenize(text)
+
+
+@lru_cache(maxsize=4096)
+def _token_set(text: str) -> frozenset[str]:
+    # The same headings, titles and clauses are matched against for every candidate
+    # sentence of a question (and again by later questions): tokenise each once.
+    return frozenset(tokenize(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +276,7 @@ def _matched(terms: Mapping[str, float], text: str) -> dict[str, float]:
     substring ½."""
     if not terms:
         return {}
-    present = set(tokenize(text))
+    present = _token_set(text)
     lowered = text.lower()
     out = {}
     for t in terms:
