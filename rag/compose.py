@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .chunk import sentence_spans
+from .chunk import chunk_document, sentence_spans
 from .keyword import ChineseTokenizer
 from .query import QueryInfo, QuestionKind, analyze_query
 from .sections import Section, split_sections
 from .synonyms import synonyms_of
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Chunk, Citation, Document, Hit
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -490,20 +490,21 @@ def _section_answer(
     question: str, info: QueryInfo, terms: Mapping[str, float], hits: Sequence[Hit], documents: Mapping[str, Document]
 ) -> Answer | None:
     """For 'what problems / what plans': the points of the best-matching section."""
-    best: tuple[float, Document, Section] | None = None
+    best: tuple[float, Document, Section, list[Section]] | None = None
     for doc_id in dict.fromkeys(h.chunk.doc_id for h in hits):
         doc = documents[doc_id]
-        for section in split_sections(doc.text):
+        sections = split_sections(doc.text)
+        for section in sections:
             if section.heading is None:
                 continue
             score = _heading_match(question, info, terms, section.heading.title)
             if score > 0 and (best is None or score > best[0]):
-                best = (score, doc, section)
+                best = (score, doc, section, sections)
     if best is None:
         return None
-    _, doc, section = best
+    _, doc, section, sections = best
     children = [
-        s for s in split_sections(doc.text)
+        s for s in sections
         if len(s.path) == len(section.path) + 1 and s.path[: len(section.path)] == section.path and s.heading
     ]
     if children:
@@ -576,17 +577,18 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _hit_lookup(hits: Sequence[Hit], doc: Document):
+def _hit_lookup(hits: Sequence[Hit], doc: Document) -> Callable[[int], Hit]:
     """The hit whose chunk contains an offset (for the citation's chunk and section)."""
-    from .chunk import chunk_document  # local: only needed when no retrieved chunk covers the span
-
     own = [h for h in hits if h.chunk.doc_id == doc.doc_id]
+    all_chunks: list[Chunk] = []  # the whole document's chunks, cut at most once per answer
 
     def find(offset: int) -> Hit:
         for h in own:
             if h.chunk.start <= offset < h.chunk.end:
                 return h
-        for c in chunk_document(doc):
+        if not all_chunks:
+            all_chunks.extend(chunk_document(doc))
+        for c in all_chunks:
             if c.start <= offset < c.end:
                 return Hit(chunk=c, score=0.0, rank=len(hits) + 1, title=doc.title, source=doc.source)
         return own[0]
