@@ -99,11 +99,13 @@ class Assistant:
         if not hits:
             yield _with_query(not_found_answer(text, shown), query, text)
             return
-        extractive = compose_extractive(
-            text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None)
-        )
+
+        def extractive() -> Answer:
+            # composed only when shown: with an LLM configured, only when the LLM answer is not
+            return compose_extractive(text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None))
+
         if self.chat_model is None:
-            yield _with_query(replace(extractive, hits=shown), query, text)
+            yield _with_query(replace(extractive(), hits=shown), query, text)
             return
         from .llm import AnswerRejected, stream_llm_answer
 
@@ -118,10 +120,10 @@ class Assistant:
             yield _with_query(replace(final, hits=shown), query, text)
         except AnswerRejected as exc:
             notice = f"大模型回答未通过核对（{exc}），以下为原文摘录答案。"
-            yield _with_query(replace(extractive, hits=shown, notice=notice), query, text)
+            yield _with_query(replace(extractive(), hits=shown, notice=notice), query, text)
         except LLMError as exc:
             notice = f"大模型暂不可用（{exc}），以下为原文摘录答案。"
-            yield _with_query(replace(extractive, hits=shown, notice=notice), query, text)
+            yield _with_query(replace(extractive(), hits=shown, notice=notice), query, text)
 
     def _rewrite(self, question: str, history: Sequence[Turn]) -> str:
         if history and self.chat_model is not None:
