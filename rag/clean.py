@@ -19,8 +19,8 @@ __all__ = ["CleanedReport", "clean_report", "normalize_width", "parse_date"]
 # One-to-one width normalisation: full-width ASCII (U+FF01–U+FF5E) to ASCII,
 # odd spaces to a plain space. One-to-one keeps offsets trivially exact.
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_WIDTH.update({cp: 0x20 for cp in (0x3000, 0x00A0, 0x2002, 0x2003, 0x2009, 0x202F, 0x205F, 0x0009)})
-_WIDTH.update({0x2002 + i: 0x20 for i in range(9)})
+_WIDTH.update({cp: 0x20 for cp in (0x3000, 0x00A0, 0x202F, 0x205F, 0x0009)})
+_WIDTH.update({0x2002 + i: 0x20 for i in range(9)})  # en space … hair space
 
 CJK = r"\u4e00-\u9fff\u3400-\u4dbf"
 CJK_PUNCT = "。、“”‘’《》【】…—·"
@@ -134,7 +134,7 @@ def clean_report(raw: str, title_hint: str | None = None, published_hint: str | 
     lines = _lines(text)
     keep = np.ones(len(text), dtype=bool)
     publisher = published = None
-    header_end = _first_content_line(lines, title_hint)
+    header_end = _first_content_line(lines)
     for start, end, line in lines:
         stripped = line.strip()
         if _META_LINE.search(stripped) and len(stripped) < 160:
@@ -175,12 +175,11 @@ def _drop_matches(keep: np.ndarray, pattern: re.Pattern[str], text: str) -> None
 def _apply(text: str, keep: np.ndarray, index: np.ndarray) -> tuple[str, np.ndarray]:
     if keep.all():
         return text, index
-    kept = np.flatnonzero(keep)
-    return "".join(text[i] for i in kept) if len(kept) < 4096 else _join_runs(text, keep), index[kept]
+    return _join_runs(text, keep), index[np.flatnonzero(keep)]
 
 
 def _join_runs(text: str, keep: np.ndarray) -> str:
-    """Concatenate kept runs (fast for long texts with few deletions)."""
+    """Concatenate the kept runs of `text` (slices, not one character at a time)."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
     return "".join(text[s:e] for s, e in zip(edges[::2], edges[1::2], strict=True))
 
@@ -210,7 +209,7 @@ def _published(line: str) -> str | None:
     return _iso(*map(int, m.groups())) if m else None
 
 
-def _first_content_line(lines: list[tuple[int, int, str]], title_hint: str | None) -> int:
+def _first_content_line(lines: list[tuple[int, int, str]]) -> int:
     """Index of the first line that is neither blank nor page noise."""
     for i, (_, _, line) in enumerate(lines):
         stripped = line.strip()
