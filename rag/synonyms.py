@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-__all__ = ["synonyms_of", "expand_terms", "SYNONYMS_PATH"]
+__all__ = ["synonyms_of", "SYNONYMS_PATH"]
 
 SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.txt"
 
@@ -32,11 +32,3 @@ def synonyms_of(term: str) -> frozenset[str]:
     ['开通', '投入使用']
     """
     return _groups().get(term.lower(), frozenset())
-
-
-def expand_terms(terms: list[str]) -> list[str]:
-    """The terms plus their synonyms, each once, originals first."""
-    out = dict.fromkeys(terms)
-    for term in terms:
-        out.update(dict.fromkeys(sorted(synonyms_of(term))))
-    return list(out)
