@@ -60,9 +60,11 @@ class Assistant:
 
     @property
     def mode(self) -> str:
+        """The answer mode: "llm" when a chat model is configured, else "extractive"."""
         return "llm" if self.chat_model is not None else "extractive"
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The passages retrieved for `query`, best first (QueryError for an unusable query or k)."""
         text = clean_query(query, self.settings.max_question_chars)
         _check_k(k)
         return self.index.search(text, k=k or self.settings.top_k, filters=filters)

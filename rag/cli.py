@@ -21,6 +21,7 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `policyqa` command; returns the exit code (2 for a library error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:  # its options belong to evals.run, which parses them itself
         from evals.run import main as eval_main

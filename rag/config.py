@@ -34,6 +34,8 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of PolicyQA, validated on construction (ConfigError names the bad value)."""
+
     # Embedding and chunking
     model: str = DEFAULT_MODEL  # sentence-transformers name or local folder
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -95,6 +97,7 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Settings:
+        """A copy with some settings changed (validated again)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

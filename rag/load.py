@@ -42,6 +42,7 @@ def load_bytes(data: bytes, filename: str, max_bytes: int = 20 * 2**20) -> Docum
 
 
 def document_from_extracted(extracted: Extracted, source: str, path: str) -> Document:
+    """Clean extracted text into a Document; LoadError (naming `path`) if nothing is left."""
     cleaned = clean_report(extracted.text, title_hint=extracted.title, published_hint=extracted.published)
     if not cleaned.text.strip():
         raise LoadError(path, "no report text left after removing page noise")

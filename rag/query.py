@@ -19,6 +19,8 @@ MAX_QUERY_CHARS = 500
 
 
 class QuestionKind(StrEnum):
+    """The form of answer a question asks for (decides which clause answers it)."""
+
     NUMBER = "number"  # 多少 / 几 / 比例
     DATE = "date"  # 什么时候 / 何时
     ENTITY = "entity"  # 谁 / 哪个部门
@@ -47,6 +49,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 @dataclass(frozen=True, slots=True)
 class QueryInfo:
+    """A question with its kind and the years it names, in order of mention."""
+
     text: str
     kind: QuestionKind
     years: tuple[int, ...]

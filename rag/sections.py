@@ -57,6 +57,8 @@ _INLINE_ENUM = re.compile(r"(?<=[\u4e00-\u9fff》”)])(?:一是|\(一\)|①)")
 
 @dataclass(frozen=True, slots=True)
 class Heading:
+    """A recognised heading line: its style, display title and offsets in the text."""
+
     kind: HeadingKind
     title: str  # as shown in section paths, e.g. "1.深入贯彻落实党的二十届三中全会精神"
     start: int  # start of the heading's paragraph in the text

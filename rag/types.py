@@ -105,6 +105,9 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """An answer to one question: text with [n] markers, the citations behind them,
+    the passages retrieved, and how it was made (extractive, llm, not_found)."""
+
     question: str
     text: str
     citations: tuple[Citation, ...]
