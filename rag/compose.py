@@ -29,13 +29,15 @@ __all__ = ["compose_extractive", "not_found_answer", "missing_share", "NOT_FOUND
 NOT_FOUND = "报告中未找到相关信息。"
 
 # Words that say what kind of answer is wanted but never appear in the answer.
-_QUESTION_WORDS = set(
+_QUESTION_WORDS = frozenset(
     ["多少", "几", "几次", "几件", "几项", "几家", "几期", "几个", "哪些", "什么", "什么时候", "何时", "哪天", "哪个", "哪位", "谁", "是", "了", "的", "有", "共", "吗", "呢", "么", "如何", "怎么", "怎样", "是否", "请问", "这份", "该", "本", "报告", "共有", "一共", "总共", "现有", "情况", "多少次", "多少家", "多少件", "多少个", "哪年", "年", "月", "日", "还", "都", "the", "a", "an", "of", "how", "many", "much", "what", "when", "who", "which", "is", "are", "was", "were", "did", "do", "does", "in", "on", "for", "to"]
 )
 _NUMBER = r"(?<!第)(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
-_UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?:个)?([家件次项期人名所条个批场篇份户元亿万%])")
-_NUMBER_WITH_UNIT = re.compile(_NUMBER + r"\s*(?:多|余|余个)?\s*([家件次项期人名所条个批场篇份户元亿万%]|人次|万元|亿元)")
-_ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[家件次项期人名所条个批场篇份户])")
+_COUNTERS = "家件次项期人名所条个批场篇份户"  # measure words of a count
+_UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?([{_COUNTERS}元亿万%])")
+_NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*([{_COUNTERS}元亿万%]|人次|万元|亿元)")
+_ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{_COUNTERS}])")
+_SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
 _DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
 _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
@@ -297,7 +299,7 @@ def _asked_unit(question: str) -> str | None:
     m = _UNIT_AFTER_ASK.search(question)
     if m:
         return m.group(1)
-    if re.search(r"比例|百分|占比|比重|[^效]率|percent|rate\b", question, re.I):
+    if _SHARE_ASK.search(question):
         return "%"
     return None
 
