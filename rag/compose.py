@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .chunk import chunk_document, sentence_spans
-from .keyword import ChineseTokenizer
+from .chunk import sentence_spans
+from .keyword import word_tokenize
 from .query import QueryInfo, QuestionKind, analyze_query
 from .sections import Section, split_sections
 from .synonyms import synonyms_of
@@ -64,12 +64,7 @@ OTHER_REPORT_SCORE = 0.9  # share of the best span's score another report's answ
 # check) is about something else. Measured with multilingual-e5-small: English questions the
 # reports answer scored 0.76–0.81, unrelated ones ("How tall is Mount Everest?") 0.70–0.72.
 CROSS_LINGUAL_MIN_SIMILARITY = 0.75
-_precise = ChineseTokenizer("precise")  # lazy: jieba loads on first use
-
-
-def tokenize(text: str) -> list[str]:
-    """Precise-mode tokens (no overlapping sub-words, so term weights are not double counted)."""
-    return _precise.tokenize(text)
+tokenize = word_tokenize  # precise mode: a term's weight is never counted twice
 
 
 @lru_cache(maxsize=4096)
@@ -580,20 +575,34 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _hit_lookup(hits: Sequence[Hit], doc: Document) -> Callable[[int], Hit]:
-    """The hit whose chunk contains an offset (for the citation's chunk and section)."""
+    """The hit whose chunk contains an offset (for the citation's chunk and section).
+
+    An offset no retrieved chunk covers (a section point cited from the section
+    list) gets its section from the heading grammar and no chunk id: re-cutting
+    chunks here could name ids the index, cut with its own settings, never had.
+    """
     own = [h for h in hits if h.chunk.doc_id == doc.doc_id]
-    all_chunks: list[Chunk] = []  # the whole document's chunks, cut at most once per answer
+    sections: list[Section] = []  # the document's sections, split at most once per answer
 
     def find(offset: int) -> Hit:
         for h in own:
             if h.chunk.start <= offset < h.chunk.end:
                 return h
-        if not all_chunks:
-            all_chunks.extend(chunk_document(doc))
-        for c in all_chunks:
-            if c.start <= offset < c.end:
-                return Hit(chunk=c, score=0.0, rank=len(hits) + 1, title=doc.title, source=doc.source)
-        return own[0]
+        if not sections:
+            sections.extend(split_sections(doc.text))
+        section = next((s for s in sections if s.start <= offset < s.end), None)
+        if section is None:
+            return own[0]
+        chunk = Chunk(
+            chunk_id="",
+            doc_id=doc.doc_id,
+            text=doc.text[section.start : section.end],
+            start=section.start,
+            end=section.end,
+            section=section.path,
+            ordinal=-1,
+        )
+        return Hit(chunk=chunk, score=0.0, rank=len(hits) + 1, title=doc.title, source=doc.source)
 
     return find
 

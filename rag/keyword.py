@@ -40,6 +40,7 @@ from .errors import IndexCorruptError, IndexMismatchError
 __all__ = [
     "KeywordIndex",
     "tokenize",
+    "word_tokenize",
     "tokenizer_fingerprint",
     "ChineseTokenizer",
     "TokenizeMode",
@@ -80,6 +81,16 @@ def tokenize(text: str) -> list[str]:
     True
     """
     return _default_tokenizer().tokenize(text)
+
+
+def word_tokenize(text: str) -> list[str]:
+    """Precise-mode words (no overlapping sub-words): the question's words, for answer
+    composition and query expansion, where a word must not be counted twice.
+
+    >>> word_tokenize("苏州市科技局局长是谁")
+    ['苏州市', '科技局', '局长']
+    """
+    return _default_tokenizer("precise").tokenize(text)
 
 
 def tokenizer_fingerprint() -> str:

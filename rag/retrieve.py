@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import QueryError
+from .keyword import word_tokenize
 from .query import MAX_QUERY_CHARS, analyze_query, clean_query
 from .synonyms import synonyms_of
 from .types import Hit
@@ -189,9 +190,7 @@ def _with_synonyms(question: str) -> str:
 
 
 def _question_terms(question: str) -> list[str]:
-    from .compose import tokenize  # precise-mode jieba, shared with answer composition
-
-    return tokenize(question)
+    return word_tokenize(question)
 
 
 def _apply_preferences(index: SearchBackend, question: str, fused: dict[int, float], config: RetrievalConfig) -> None:
