@@ -42,7 +42,8 @@ _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
     (QuestionKind.ENTITY, re.compile(r"谁|哪位|哪个(部门|单位|机构|区)|哪家|名字|名称|是什么(机构|部门)|who\b|which (department|agency)", re.I)),
     (QuestionKind.LIST, re.compile(r"哪些|包括什么|有什么|都有|which|what (are|were)", re.I)),
 )
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
+# A year is 19xx/20xx followed by 年, or standing alone ("in 2024?"): "2000家" is a count.
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 # Control characters, and unpaired UTF-16 surrogates ("\ud800" in JSON): no encoder or tokenizer takes those.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
