@@ -35,11 +35,3 @@ def test_chained_follow_ups_reach_back_to_the_standalone_question():
 def test_needs_context():
     assert needs_context("其中有多少家已通过审批准入？")
     assert not needs_context("2025年有哪些工作打算？")
-
-
-def test_years_named_in_a_question_are_years_not_counts():
-    from rag.query import analyze_query
-
-    assert analyze_query("2024年检查了多少家企业？").years == (2024,)
-    assert analyze_query("How many firms were checked in 2024?").years == (2024,)
-    assert analyze_query("共有2000家企业吗？").years == ()
