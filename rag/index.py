@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -376,17 +376,10 @@ class Index:
         unchanged ones skipped without embedding; for every folder given, reports
         indexed from a file under it that no longer exists are removed.
         """
-        from .load import load_document
+        from .load import load_files
 
         start = time.perf_counter()
-        files, errors = _expand(paths)
-        loaded: list[tuple[Document, str | None]] = []
-        for path in files:
-            try:
-                loaded.append((load_document(path), str(path.resolve())))
-            except LoadError as exc:
-                log.warning("skipping %s", exc)
-                errors.append(exc)
+        files, loaded, errors = load_files(paths)
         # a file that exists but failed to load keeps its previous version in the index
         present = {str(p.resolve()) for p in files}
         folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
@@ -892,25 +885,3 @@ def _is_under(path: str, folder: Path) -> bool:
         return False
 
 
-def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:
-    """Files to load from files and folders (folders recursively), as `rag.load` walks them."""
-    from . import load
-
-    errors: list[LoadError] = []
-    public: Callable[..., tuple[list[Path], list[LoadError]]] | None = getattr(load, "expand_paths", None)
-    if public is not None:
-        files, errs = public(paths)
-        return list(files), list(errs)
-    private: Callable[..., list[Path]] | None = getattr(load, "_expand", None)
-    if private is not None:
-        return list(private(paths, errors)), errors
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        elif p.is_file():
-            files.append(p)
-        else:
-            errors.append(LoadError(str(p), "no such file or folder"))
-    return files, errors

@@ -16,7 +16,7 @@ from .errors import LoadError
 from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
 from .types import Document, DocumentMeta
 
-__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for", "expand_paths"]
+__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for", "expand_paths", "load_files"]
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,24 @@ def load_documents(paths: Sequence[Path | str]) -> tuple[list[Document], list[Lo
 
     A file that cannot be read is reported, not fatal: the rest still load.
     """
-    documents: list[Document] = []
+    _, loaded, errors = load_files(paths)
+    return [doc for doc, _ in loaded], errors
+
+
+def load_files(
+    paths: Sequence[Path | str],
+) -> tuple[list[Path], list[tuple[Document, str]], list[LoadError]]:
+    """What an index update needs: the files found, each loaded report with its
+    resolved path (to notice edits and deletions), and the files that failed."""
     files, errors = expand_paths(paths)
+    loaded: list[tuple[Document, str]] = []
     for path in files:
         try:
-            documents.append(load_document(path))
+            loaded.append((load_document(path), str(path.resolve())))
         except LoadError as exc:
             log.warning("skipping %s", exc)
             errors.append(exc)
-    return documents, errors
+    return files, loaded, errors
 
 
 def expand_paths(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, IndexCorruptError, IndexMismatchError, LoadError, RagError
+from .errors import ConfigError, IndexCorruptError, IndexMismatchError, RagError
 from .types import Chunk, Document, DocumentMeta
 
 if TYPE_CHECKING:
@@ -635,18 +635,10 @@ class PgIndex:
         without embedding, and reports indexed from a file under one of the given
         folders that no longer exists are removed.
         """
-        from .index import _expand
-        from .load import load_document
+        from .load import load_files
 
         start = time.perf_counter()
-        files, errors = _expand(paths)
-        loaded: list[tuple[Document, str | None]] = []
-        for path in files:
-            try:
-                loaded.append((load_document(path), str(path.resolve())))
-            except LoadError as exc:
-                log.warning("skipping %s", exc)
-                errors.append(exc)
+        files, loaded, errors = load_files(paths)
         present = {str(p.resolve()) for p in files}
         folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
         summary = self._apply(loaded, present=present, folders=folders, progress=progress)
