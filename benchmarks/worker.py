@@ -293,7 +293,7 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
     settings = Settings.from_env(llm_provider="none", database_url=None)
     paths = [Path(p) for p in args["paths"]]
     t0 = time.perf_counter()
-    embedder = get_embedder(settings.model, settings.cache_dir)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
     embedder.warm_up()  # type: ignore[attr-defined]
     model_load_s = time.perf_counter() - t0
     _log(f"real: model {embedder.name} loaded in {model_load_s:.1f}s; building")

@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     systems = list(SYSTEMS) if args.system == "both" else [args.system]
     settings = Settings.from_env()
 
-    embedder = get_embedder(settings.model, settings.cache_dir)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
     t0 = time.perf_counter()
     warm_up = getattr(embedder, "warm_up", None)
     if warm_up is not None:

@@ -98,7 +98,7 @@ def _setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     start = time.perf_counter()
     get_encoding()
-    embedder = get_embedder(settings.model, settings.cache_dir)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
     print(f"model {embedder.name} ready (dim {embedder.dim}) in {time.perf_counter() - start:.1f}s")
     return 0
 

