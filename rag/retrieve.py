@@ -3,6 +3,8 @@
 Query understanding specific to policy reports: a year or place named in the
 question softly prefers reports of that year/place (chunks that mention the
 year themselves are not penalised: a 2024 report holds the 2025 plan).
+Results are diversified across reports: each further chunk of the same report
+counts a little less, so one report cannot fill the top k on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 from .keyword import word_tokenize
 from .query import MAX_QUERY_CHARS, analyze_query, clean_query
 from .synonyms import synonyms_of
@@ -91,6 +93,16 @@ class RetrievalConfig:
     candidates: int = 50  # per retriever, before fusion
     other_year_factor: float = 0.75  # score factor for chunks of another year than the question names
     other_place_factor: float = 0.75  # likewise for another place
+    # A report's n-th best chunk counts same_report_factor**(n-1) (see `_diversify`); 1.0 turns it off.
+    # dev+distractor hit@5 0.91 -> 0.96 for any factor in 0.8-0.95; dev and unseen unchanged; 0.5 hurts unseen.
+    same_report_factor: float = 0.9
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.same_report_factor <= 1.0:
+            raise ConfigError(
+                f"same_report_factor must be in (0, 1], got {self.same_report_factor!r}: "
+                "1.0 ranks chunks by score alone, 0.9 lets each further chunk of a report count 10% less"
+            )
 
 
 def search(
@@ -127,7 +139,7 @@ def search(
     if config.mode in ("hybrid", "keyword"):
         keyword = _accumulate(fused, *keyword_found, config.keyword_weight, config)
     _apply_preferences(index, text, fused, config)
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+    ranked = _diversify(index, fused, config.same_report_factor)[:k]
     hits = []
     for rank, (position, score) in enumerate(ranked, start=1):
         chunk = index.chunks[position]
@@ -209,6 +221,28 @@ def _apply_preferences(index: SearchBackend, question: str, fused: dict[int, flo
                 fused[position] *= config.other_year_factor
         if places and meta.place is not None and meta.place not in places:
             fused[position] *= config.other_place_factor
+
+
+def _diversify(index: SearchBackend, fused: dict[int, float], factor: float) -> list[tuple[int, float]]:
+    """Candidates best first, each report's n-th best chunk scored factor**(n-1) times its own.
+
+    A question that names no report is often answered by several reports of the
+    same genre; diminishing returns per report show the next report's best passage
+    before a third, weaker one from the first. The order within one report (and so
+    a one-report index or a one-report filter) is unchanged, and the ranking does
+    not depend on k: the top 5 are the first five of the top 10.
+    """
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    if factor >= 1.0:
+        return ranked
+    seen: dict[str, int] = {}
+    adjusted = []
+    for position, score in ranked:
+        doc_id = index.chunks[position].doc_id
+        n = seen.get(doc_id, 0)
+        seen[doc_id] = n + 1
+        adjusted.append((position, score * factor**n))
+    return sorted(adjusted, key=lambda item: (-item[1], item[0]))
 
 
 def _known_places(index: SearchBackend) -> set[str]:

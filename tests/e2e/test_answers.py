@@ -37,11 +37,13 @@ def test_retrieval_among_same_genre_reports(distractor_index):
     """Six other bureaus' reports repeat the stock phrases and numbers.
 
     Several seed questions name no bureau or year, so other reports answer them
-    too; the sample's passage must still be among the first five.
+    too; the sample's passage must still be among the first five (22 of 23 with
+    results diversified across reports: "2025年有哪些工作打算？" is answered by
+    the same section of five 2024 reports).
     """
     ranks = [_first_hit_rank(distractor_index, item) for item in ANSWERABLE]
     hit5 = sum(r is not None for r in ranks) / len(ranks)
-    assert hit5 >= 0.9, hit5
+    assert hit5 >= 0.95, hit5
 
 
 @pytest.fixture(scope="module")
