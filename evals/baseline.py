@@ -7,8 +7,11 @@ citation. It never refuses.
 
 It sees the same cleaned text (`rag.load`) and the same embedding model with the
 same "query: " / "passage: " prompts as PolicyQA (through a small LangChain
-`Embeddings` adapter over `rag.embed`), so differences come from chunking,
-retrieval and answer composition, not from the inputs.
+`Embeddings` adapter), so differences in quality come from chunking, retrieval and
+answer composition, not from the inputs. The model runs the way a LangChain user
+runs it (`PlainSentenceTransformer`: sentence-transformers on PyTorch, as
+`HuggingFaceEmbeddings` does), so latency differences include PolicyQA's own
+embedding runtime (ONNX Runtime, `rag.onnx_encoder`).
 
 Offsets are LangChain's own: `start_index` is found with `str.find` after
 splitting, which is how LangChain does it (and can point at an earlier copy of a
@@ -19,16 +22,66 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.types import Document
 
-__all__ = ["LangChainBaseline", "CHINESE_SEPARATORS", "SYSTEM_NAME"]
+__all__ = ["LangChainBaseline", "PlainSentenceTransformer", "baseline_embedder", "CHINESE_SEPARATORS", "SYSTEM_NAME"]
 
 SYSTEM_NAME = "langchain-baseline"
 CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "，", " ", ""]
+
+
+class PlainSentenceTransformer:
+    """The model as `langchain_huggingface.HuggingFaceEmbeddings` runs it: `SentenceTransformer.encode`
+    on PyTorch with its defaults (every core, no query cache), with the model's prompts.
+
+    (That package itself pins huggingface-hub < 2, which this project's lock cannot take.)
+    """
+
+    def __init__(self, model: str, cache_dir: Path | None = None) -> None:
+        from rag.config import DEFAULT_MODEL, default_cache_dir
+        from rag.embed import select_prompts
+
+        source = model
+        if model == DEFAULT_MODEL:  # the bundled model's folder, as a user would have downloaded it
+            from rag.offline_model import ensure_e5_small
+
+            source = str(ensure_e5_small(cache_dir or default_cache_dir()))
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(source, local_files_only=True)
+        self._model.float()  # the published checkpoint is float32; ours is stored as float16 to save disk
+        self._prompts = select_prompts(model)
+        self.name = model
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(list(texts), self._prompts.passage)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._prompts.query)[0]
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        vectors = self._model.encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def baseline_embedder(ours: Embedder, cache_dir: Path | None = None) -> Embedder:
+    """The baseline's embeddings: our model run plainly (`PlainSentenceTransformer`); model-free
+    embedders (the tests' and benchmarks' hash embedder) are shared as they are."""
+    from rag.embed import SentenceTransformerEmbedder
+
+    if isinstance(ours, SentenceTransformerEmbedder):
+        return PlainSentenceTransformer(ours.name, cache_dir)
+    return ours
 
 
 def _embeddings_adapter(embedder: Embedder) -> Any:

@@ -95,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     from rag.config import Settings
     from rag.embed import get_embedder
 
+    from .baseline import baseline_embedder
     from .gate import check, load_thresholds
 
     if args.k < 1:
@@ -133,8 +134,8 @@ def _run(args: argparse.Namespace) -> int:
                 results[OURS] = run_system(OURS, gold, ask, search)
         if BASELINE in systems:
             documents = list(index.documents.values()) if args.index is not None else None
-            # Same model as our index (with --index, the one it was built with).
-            model = index.embedder if index is not None else embedder
+            # Same model as our index (with --index, the one it was built with), run as LangChain users run it.
+            model = baseline_embedder(index.embedder if index is not None else embedder, settings.cache_dir)
             ask, search, build = _baseline_system(args, documents, model, args.k)
             builds[BASELINE] = build
             print(f"{BASELINE}: {_describe(build)}", file=sys.stderr)
