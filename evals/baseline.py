@@ -54,12 +54,15 @@ class PlainSentenceTransformer:
 
             source = str(ensure_e5_small(cache_dir or default_cache_dir()))
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in eval and benchmark output
         self._model = SentenceTransformer(source, local_files_only=True)
         self._model.float()  # the published checkpoint is float32; ours is stored as float16 to save disk
         self._prompts = select_prompts(model)
         self.name = model
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
