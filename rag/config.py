@@ -84,6 +84,20 @@ class Settings:
             )
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
+        if self.rate_limit_per_minute < 0:
+            raise ConfigError(f"rate_limit_per_minute must be 0 (off) or more, got {self.rate_limit_per_minute}")
+        for name in ("max_question_chars", "max_upload_mb"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.llm_timeout <= 0:
+            raise ConfigError(f"llm_timeout must be a positive number of seconds, got {self.llm_timeout}")
+        if self.dense_weight < 0 or self.keyword_weight < 0 or self.dense_weight + self.keyword_weight == 0:
+            raise ConfigError(
+                f"dense_weight and keyword_weight must be >= 0 and not both 0, got {self.dense_weight} and "
+                f"{self.keyword_weight}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
