@@ -22,7 +22,7 @@ from .report import format_value
 __all__ = ["MODES", "ablate", "main"]
 
 MODES = ("dense", "keyword", "hybrid")
-LABELS = {"dense": "dense only", "keyword": "BM25 only", "hybrid": "hybrid (RRF)"}
+LABELS = {"dense": "dense only", "keyword": "BM25 only", "hybrid": "hybrid"}
 
 
 def ablate(index: Any, gold: Sequence[GoldItem], modes: Sequence[str] = MODES) -> dict[str, dict[str, float | None]]:
