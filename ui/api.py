@@ -10,6 +10,7 @@ the server (the traceback goes to the log).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError, QueryError, RagError
@@ -28,7 +31,16 @@ from rag.types import Hit, Turn
 from .ratelimit import RateLimiter
 from .service import Service
 
-__all__ = ["ASK_BODY_LIMIT", "AskRequest", "TurnIn", "api_router", "install_error_handlers", "hit_to_dict", "client_ip"]
+__all__ = [
+    "ASK_BODY_LIMIT",
+    "AskRequest",
+    "TurnIn",
+    "JsonContentTooLarge",
+    "api_router",
+    "install_error_handlers",
+    "hit_to_dict",
+    "client_ip",
+]
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +204,43 @@ def _document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class JsonContentTooLarge:
+    """Starlette's body limit answers 413 in plain text, outside every exception handler;
+    rewrite that response into our JSON error shape (wrap the whole app with it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_json(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 413 and _is_plain_text(message):
+                replaced = True
+                limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+                over = f" (over {limit / 2**20:.0f} MB)" if isinstance(limit, int) else ""
+                body = json.dumps(
+                    {"error": "payload_too_large",
+                     "message": f"the request body is too large{over}; ask a shorter question or upload a smaller file"},
+                    ensure_ascii=False,
+                ).encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 413, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+            elif not replaced:  # after a replacement, drop the plain-text body
+                await send(message)
+
+        await self.app(scope, receive, send_json)
+
+
+def _is_plain_text(message: Message) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/plain") for k, v in message.get("headers", ()))
 
 
 def install_error_handlers(app: FastAPI) -> None:

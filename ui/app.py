@@ -17,10 +17,11 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp
 
 from rag.config import Settings
 
-from .api import api_router, install_error_handlers
+from .api import JsonContentTooLarge, api_router, install_error_handlers
 from .docs import install_docs
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
@@ -39,6 +40,14 @@ _REPORT_HEADERS = {
 }
 
 
+class _PolicyQAApp(FastAPI):
+    """FastAPI whose outermost layer gives body-limit 413s our JSON error shape (the app-level
+    limit sits outside user middleware, so a plain `add_middleware` would not see it)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return JsonContentTooLarge(super().build_middleware_stack())
+
+
 def create_app(
     assistant: AssistantLike | Callable[[], AssistantLike],
     settings: Settings | None = None,
@@ -52,7 +61,7 @@ def create_app(
     """
     service = Service(assistant, settings)
     settings = settings or service.settings
-    app = FastAPI(
+    app = _PolicyQAApp(
         title="PolicyQA",
         description="Cited answers over Chinese government policy reports. The chat page is at `/`.",
         version="0.1.0",

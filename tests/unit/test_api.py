@@ -271,6 +271,7 @@ def test_oversize_body_is_413_by_content_length(client: TestClient) -> None:
     big = b'{"question": "' + b"a" * (2 * 2**20) + b'"}'
     r = client.post("/api/ask", content=big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large" and "MB" in r.json()["message"], r.text
 
 
 def test_oversize_chunked_body_is_413_without_reading_it_all(tmp_path: Path, base_index: FakeIndex) -> None:
@@ -436,6 +437,7 @@ def test_upload_over_the_size_limit_is_413(tmp_path: Path, base_index: FakeIndex
     client, assistant = _client(tmp_path, base_index, max_upload_mb=1)
     r = client.post("/api/documents", files={"file": ("big.txt", "报告".encode() * 2**20)})
     assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large", r.text
     assert assistant.index.add_calls == []
 
 
