@@ -41,31 +41,48 @@ class PlainSentenceTransformer:
     """The model as `langchain_huggingface.HuggingFaceEmbeddings` runs it: `SentenceTransformer.encode`
     on PyTorch with its defaults (every core, no query cache), with the model's prompts.
 
-    (That package itself pins huggingface-hub < 2, which this project's lock cannot take.)
+    (That package itself pins huggingface-hub < 2, which this project's lock cannot take; and
+    sentence-transformers' own `backend="onnx"` needs optimum-onnx, which pins transformers < 4.58.)
+    Loaded on first use, like `rag.embed.SentenceTransformerEmbedder`.
     """
 
     def __init__(self, model: str, cache_dir: Path | None = None) -> None:
-        from rag.config import DEFAULT_MODEL, default_cache_dir
         from rag.embed import select_prompts
 
-        source = model
-        if model == DEFAULT_MODEL:  # the bundled model's folder, as a user would have downloaded it
-            from rag.offline_model import ensure_e5_small
-
-            source = str(ensure_e5_small(cache_dir or default_cache_dir()))
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar in eval and benchmark output
-        self._model = SentenceTransformer(source, local_files_only=True)
-        self._model.float()  # the published checkpoint is float32; ours is stored as float16 to save disk
-        self._prompts = select_prompts(model)
         self.name = model
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension() or 0)
+        self._cache_dir = cache_dir
+        self._prompts = select_prompts(model)
+        self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.warm_up().get_embedding_dimension() or 0)
+
+    def warm_up(self) -> Any:
+        """Load the model (once) and return it."""
+        if self._model is None:
+            from rag.config import DEFAULT_MODEL, default_cache_dir
+
+            source = self.name
+            if self.name == DEFAULT_MODEL:  # the bundled model's folder, as a user would have downloaded it
+                from rag.offline_model import ensure_e5_small
+
+                source = str(ensure_e5_small(self._cache_dir or default_cache_dir()))
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            bar = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar in eval and benchmark output
+            try:
+                model = SentenceTransformer(source, local_files_only=True)
+            finally:
+                if bar:
+                    hf_logging.enable_progress_bar()
+            self._model = model.float()  # the published checkpoint is float32; ours is stored as float16
+        return self._model
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+        if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(list(texts), self._prompts.passage)
 
@@ -73,7 +90,7 @@ class PlainSentenceTransformer:
         return self._encode([text], self._prompts.query)[0]
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
-        vectors = self._model.encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = self.warm_up().encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
 
 

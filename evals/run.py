@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     from rag.config import Settings
     from rag.embed import get_embedder
 
-    from .baseline import baseline_embedder
+    from .baseline import PlainSentenceTransformer, baseline_embedder
     from .gate import check, load_thresholds
 
     if args.k < 1:
@@ -136,6 +136,8 @@ def _run(args: argparse.Namespace) -> int:
             documents = list(index.documents.values()) if args.index is not None else None
             # Same model as our index (with --index, the one it was built with), run as LangChain users run it.
             model = baseline_embedder(index.embedder if index is not None else embedder, settings.cache_dir)
+            if isinstance(model, PlainSentenceTransformer):
+                model.warm_up()  # outside the baseline's build time, as ours is
             ask, search, build = _baseline_system(args, documents, model, args.k)
             builds[BASELINE] = build
             print(f"{BASELINE}: {_describe(build)}", file=sys.stderr)

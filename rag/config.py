@@ -6,6 +6,7 @@ with an environment variable `POLICYQA_<NAME>` (e.g. `POLICYQA_LLM_BASE_URL`).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -85,18 +86,24 @@ class Settings:
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
         if not 0 < self.port < 65536:
-            raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
+            raise ConfigError(f"port (POLICYQA_PORT) must be between 1 and 65535, got {self.port}")
         if self.rate_limit_per_minute < 0:
-            raise ConfigError(f"rate_limit_per_minute must be 0 (off) or more, got {self.rate_limit_per_minute}")
+            raise ConfigError(
+                f"rate_limit_per_minute (POLICYQA_RATE_LIMIT_PER_MINUTE) must be 0 (off) or more, "
+                f"got {self.rate_limit_per_minute}"
+            )
         for name in ("max_question_chars", "max_upload_mb"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.llm_timeout <= 0:
-            raise ConfigError(f"llm_timeout must be a positive number of seconds, got {self.llm_timeout}")
-        if self.dense_weight < 0 or self.keyword_weight < 0 or self.dense_weight + self.keyword_weight == 0:
+                raise ConfigError(f"{name} (POLICYQA_{name.upper()}) must be at least 1, got {getattr(self, name)}")
+        if not (math.isfinite(self.llm_timeout) and self.llm_timeout > 0):
             raise ConfigError(
-                f"dense_weight and keyword_weight must be >= 0 and not both 0, got {self.dense_weight} and "
-                f"{self.keyword_weight}"
+                f"llm_timeout (POLICYQA_LLM_TIMEOUT) must be a positive number of seconds, got {self.llm_timeout}"
+            )
+        weights = (self.dense_weight, self.keyword_weight)
+        if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) == 0:
+            raise ConfigError(
+                "dense_weight and keyword_weight (POLICYQA_DENSE_WEIGHT, POLICYQA_KEYWORD_WEIGHT) must be finite, "
+                f">= 0 and not both 0, got {self.dense_weight} and {self.keyword_weight}"
             )
 
     @classmethod
@@ -122,6 +129,8 @@ class Settings:
 
 def _parse(name: str, raw: str, annotation: object) -> object:
     kind = str(annotation)
+    if kind in ("LLMProvider", "EmbeddingRuntime"):  # fixed choices: " ONNX" means onnx
+        return raw.strip().lower()
     try:
         if kind.startswith("bool"):
             return raw.strip().lower() in ("1", "true", "yes", "on")

@@ -25,10 +25,10 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -56,6 +56,7 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 QUERY_CACHE_SIZE = 1024
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _HASH_NAME = re.compile(r"hash-ngram-(\d+)")
 
@@ -246,31 +247,37 @@ class SentenceTransformerEmbedder:
             model = self._load()
             self._dim = _embedding_dim(model)
             self._prompts = select_prompts(self._name, getattr(model, "prompts", None))
-            self._onnx = self._start_onnx(model)
-            if self._onnx is None:
-                self._model = model
-            else:  # free the PyTorch weights (~0.5 GB); ST's modules hold reference cycles
+            encoder = self._prepare_onnx(model)
+            if encoder is not None:
+                # Drop the PyTorch weights before the ONNX session loads its own copy, so the
+                # two never share memory (ST's modules hold reference cycles: collect now).
                 del model
                 gc.collect()
+                self._onnx = self._try(encoder.start)
+                model = self._load() if self._onnx is None else None  # rare: the export failed its check
+            self._model = model
             self._ready = True  # last: other threads treat a ready embedder as fully loaded
 
-    def _start_onnx(self, model: SentenceTransformer) -> OnnxEncoder | None:
-        """ONNX Runtime when allowed and possible; None keeps PyTorch (an error if 'onnx' was required)."""
+    def _prepare_onnx(self, model: SentenceTransformer) -> OnnxEncoder | None:
+        """An exported ONNX encoder when allowed and possible; None keeps PyTorch."""
         if self._runtime == "torch":
             return None
-        from .onnx_encoder import OnnxEncoder, onnx_available, unsupported_reason
+        from .onnx_encoder import OnnxEncoder, onnx_available
 
-        reason = None if onnx_available() else "onnxruntime or onnx is not installed"
-        reason = reason or unsupported_reason(model)
-        if reason is None:
-            try:
-                return OnnxEncoder(model, self._onnx_cache())
-            except Exception as exc:  # torch.onnx and onnxruntime raise many types; PyTorch still works
-                reason = f"{type(exc).__name__}: {exc}"
+        if not onnx_available():
+            return self._without_onnx("onnxruntime or onnx is not installed")
+        return self._try(lambda: OnnxEncoder(model, self._onnx_cache()))
+
+    def _try(self, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except Exception as exc:  # torch.onnx and onnxruntime raise many types; PyTorch still works
+            return self._without_onnx(f"{type(exc).__name__}: {exc}")
+
+    def _without_onnx(self, reason: str) -> None:
         if self._runtime == "onnx":
             raise ModelError(f"cannot run {self._name!r} on ONNX Runtime ({reason}); set POLICYQA_RUNTIME=torch")
         log.warning("embedding with PyTorch, not ONNX Runtime: %s", reason)
-        return None
 
     def _onnx_cache(self) -> Path:
         from .config import default_cache_dir

@@ -52,7 +52,12 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A retrieved chunk with its fused score; rank starts at 1."""
+    """A retrieved chunk with its ranking score; rank starts at 1.
+
+    `score` is the fused dense + keyword score after the year/place preferences and the
+    per-report diversification of `rag.retrieve` (hits are sorted by it); the raw parts
+    are `dense_score` and `keyword_score`.
+    """
 
     chunk: Chunk
     score: float

@@ -57,7 +57,7 @@ def tiny(tmp_path_factory):
 
 def test_onnx_matches_pytorch_in_order(tiny, tmp_path):
     _, model = tiny
-    encoder = OnnxEncoder(model, tmp_path, batch_size=3)  # several batches, sorted by length inside
+    encoder = OnnxEncoder(model, tmp_path, batch_size=3).start()  # several batches, sorted by length inside
     got = encoder.encode(TEXTS)
     expected = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     assert got.shape == expected.shape and got.dtype == np.float32
@@ -65,29 +65,55 @@ def test_onnx_matches_pytorch_in_order(tiny, tmp_path):
 
 
 def test_export_is_reused_and_keyed_by_weights(tiny, tmp_path):
+    import torch
+
     _, model = tiny
     first = OnnxEncoder(model, tmp_path)
     stamp = first.path.stat().st_mtime_ns
     again = OnnxEncoder(model, tmp_path)
     assert again.path == first.path and again.path.stat().st_mtime_ns == stamp
-    import torch
-
+    weights = model[0].auto_model.embeddings.word_embeddings.weight
+    saved = weights.detach().clone()
     with torch.no_grad():
-        model[0].auto_model.embeddings.word_embeddings.weight[5] += 1.0
+        weights[5] += 1.0
     try:
         assert OnnxEncoder(model, tmp_path).path != first.path
     finally:
         with torch.no_grad():
-            model[0].auto_model.embeddings.word_embeddings.weight[5] -= 1.0
+            weights.copy_(saved)
 
 
-def test_a_damaged_export_is_rebuilt(tiny, tmp_path):
+def test_a_damaged_export_is_refused_then_rebuilt(tiny, tmp_path):
     _, model = tiny
     path = OnnxEncoder(model, tmp_path).path
     path.write_bytes(b"not an onnx file")
-    encoder = OnnxEncoder(model, tmp_path)
+    with pytest.raises(ModelError, match="restart to re-export"):
+        OnnxEncoder(model, tmp_path).start()
+    assert not path.exists()
+    encoder = OnnxEncoder(model, tmp_path).start()
     assert os.path.getsize(path) > 1000
     assert encoder.encode(["苏州市科技局"]).shape == (1, 32)
+    assert encoder.encode([]).shape == (0, 32)
+
+
+def test_an_export_that_disagrees_with_pytorch_is_refused(tiny, tmp_path):
+    _, model = tiny
+    encoder = OnnxEncoder(model, tmp_path)
+    encoder._expected = -encoder._expected  # what PyTorch "said" no longer matches the graph
+    with pytest.raises(ModelError, match="disagrees with PyTorch"):
+        encoder.start()
+
+
+def test_stale_half_written_exports_are_swept(tiny, tmp_path):
+    _, model = tiny
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    stale, fresh = folder / ".old.onnx.tmp-abc", folder / ".new.onnx.tmp-def"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    OnnxEncoder(model, tmp_path)
+    assert not stale.exists() and fresh.exists()  # a live exporter's file is left alone
 
 
 def test_embedder_runs_on_onnx_by_default(tiny, tmp_path):
