@@ -486,9 +486,15 @@ def _answer_from_evidence(
 def _section_answer(
     question: str, info: QueryInfo, terms: Mapping[str, float], hits: Sequence[Hit], documents: Mapping[str, Document]
 ) -> Answer | None:
-    """For 'what problems / what plans': the points of the best-matching section."""
+    """For 'what problems / what plans': the points of the best-matching section.
+
+    Only reports retrieved about as well as the first one qualify: a section heading
+    that happens to match better must not move the answer to a report the question
+    is not about (another district's 工作打算 instead of the one asked for).
+    """
     best: tuple[float, Document, Section, list[Section]] | None = None
-    for doc_id in dict.fromkeys(h.chunk.doc_id for h in hits):
+    top = hits[0].score if hits else 0.0
+    for doc_id in dict.fromkeys(h.chunk.doc_id for h in hits if h.score >= OTHER_REPORT_SCORE * top):
         doc = documents[doc_id]
         sections = split_sections(doc.text)
         for section in sections:

@@ -8,7 +8,7 @@ import pytest
 from rag.chunk import chunk_document
 from rag.compose import NOT_FOUND, compose_extractive
 from rag.keyword import KeywordIndex
-from rag.load import load_document
+from rag.load import load_bytes, load_document
 from rag.types import Hit
 from tests.conftest import DEV_GOLD, SAMPLE
 
@@ -103,3 +103,48 @@ def test_a_question_naming_no_report_shows_other_reports_answers():
     assert "其他报告也有相关记录" in answer.text
     for c in answer.citations:
         assert by_id[c.doc_id].text[c.start : c.end] == c.quote
+
+
+WUJIANG = """吴江区水务局2024年工作总结和2025年工作思路
+
+一、2024年工作总结
+2024年，区水务局完成河道整治工程12项，新建幸福河湖10条。
+
+二、存在的不足
+水利工程管理水平有待提升。
+
+三、2025年工作思路
+2025年，区水务局将围绕以下重点开展工作。
+一是全力保障防汛安全。加固堤防8公里。
+二是持续改善水环境质量。新建幸福河湖15条。
+三是深化水务改革。推进水利工程标准化管理。
+"""
+WUZHONG = """苏州市吴中区2024年法治政府建设年度报告
+
+一、主要工作
+全区推进依法行政，办理行政复议案件120件。
+
+四、2025年工作打算
+(一)高质量完成法治政府建设收官任务。
+(二)持续提升行政执法质效。
+(三)深化法治宣传教育。
+"""
+
+
+def test_a_section_answer_stays_with_the_report_the_question_is_about():
+    """Another report's heading may match the question's words better (工作打算 vs 工作思路); when that
+    report is retrieved clearly worse, the answer still lists the first report's section."""
+    asked, other = (load_bytes(text.encode(), name) for text, name in ((WUJIANG, "wj.txt"), (WUZHONG, "wz.txt")))
+    chunks = {doc.doc_id: chunk_document(doc) for doc in (asked, other)}
+    plan = [c for c in chunks[asked.doc_id] if "工作思路" in "".join(c.section)]
+    their_plan = [c for c in chunks[other.doc_id] if "工作打算" in "".join(c.section)]
+    hits = [
+        Hit(plan[0], 2.0, 1, asked.title, asked.source),
+        Hit(their_plan[0], 1.2, 2, other.title, other.source),
+    ]
+    answer = compose_extractive("吴江区水务局2025年打算做哪些工作？", hits, {d.doc_id: d for d in (asked, other)})
+    assert "防汛" in answer.text and "法治宣传" not in answer.text, answer.text
+    assert {c.doc_id for c in answer.citations} == {asked.doc_id}
+    # reports retrieved about as well still compete on their headings
+    close = [hits[0], Hit(their_plan[0], 1.9, 2, other.title, other.source)]
+    assert "法治宣传" in compose_extractive("2025年打算做哪些工作？", close, {d.doc_id: d for d in (asked, other)}).text
