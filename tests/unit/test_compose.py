@@ -148,3 +148,13 @@ def test_a_section_answer_stays_with_the_report_the_question_is_about():
     # reports retrieved about as well still compete on their headings
     close = [hits[0], Hit(their_plan[0], 1.9, 2, other.title, other.source)]
     assert "法治宣传" in compose_extractive("2025年打算做哪些工作？", close, {d.doc_id: d for d in (asked, other)}).text
+
+
+def test_markdown_heading_markers_are_not_quoted():
+    report = "# 吴中区2024年法治政府建设年度报告\n\n## 四、2025年工作打算\n\n### (一)完成收官任务\n\n推进各项工作。\n\n### (二)提升执法质效\n\n规范执法。\n"
+    doc = load_bytes(report.encode(), "wz.md")
+    chunks = chunk_document(doc)
+    hits = [Hit(c, 1.0 / i, i, doc.title, doc.source) for i, c in enumerate(chunks, start=1)]
+    answer = compose_extractive("2025年有哪些工作打算？", hits, {doc.doc_id: doc})
+    assert "完成收官任务" in answer.text and "#" not in answer.text, answer.text
+    assert all(doc.text[c.start : c.end] == c.quote and not c.quote.startswith("#") for c in answer.citations)
