@@ -8,6 +8,7 @@ loaded once and only read while answering.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self._chat_model = chat_model
         self._chat_model_built = chat_model is not None
+        self._chat_model_lock = threading.Lock()  # concurrent first questions build one client
 
     @classmethod
     def open(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> Assistant:
@@ -52,10 +54,12 @@ class Assistant:
     def chat_model(self) -> Any | None:
         """The configured LangChain chat model, or None (extractive mode)."""
         if not self._chat_model_built:
-            from .llm import build_chat_model
+            with self._chat_model_lock:
+                if not self._chat_model_built:
+                    from .llm import build_chat_model
 
-            self._chat_model = build_chat_model(self.settings)
-            self._chat_model_built = True
+                    self._chat_model = build_chat_model(self.settings)
+                    self._chat_model_built = True
         return self._chat_model
 
     @property

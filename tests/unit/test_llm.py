@@ -467,3 +467,28 @@ def test_assistant_uses_the_llm_rewrite_for_follow_ups(tmp_path):
     assert index.queries[-1] == "2024年检查的入库登记54家科技型中小企业是哪个区的？"
     assert answer.rewritten_query == index.queries[-1]
     assert answer.mode == "llm" and answer.citations[0].chunk_id == index.chunks[1].chunk_id
+
+
+def test_concurrent_first_questions_build_one_chat_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import rag.llm
+    from rag.assistant import Assistant
+    from rag.config import Settings
+
+    built: list[object] = []
+
+    def slow_build(settings: Settings) -> object:
+        time.sleep(0.05)  # wide enough for every thread to see "not built yet"
+        built.append(object())
+        return built[-1]
+
+    monkeypatch.setattr(rag.llm, "build_chat_model", slow_build)
+    assistant = Assistant(index=None, settings=Settings(llm_provider="none"))  # type: ignore[arg-type]
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(assistant.chat_model)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and all(model is built[0] for model in seen)
