@@ -46,6 +46,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "HashEmbedder",
     "get_embedder",
+    "embed_in_batches",
     "select_prompts",
     "BGE_ZH_QUERY_INSTRUCTION",
 ]
@@ -384,6 +385,46 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"embed_passages expects strings; item {i} is {type(text).__name__}")
     return texts
+
+
+# ---------------------------------------------------------------- batches for an index
+
+
+INDEX_BATCH = 64  # passages per embed_passages call while indexing (a progress step)
+
+
+def embed_in_batches(
+    embedder: Embedder,
+    texts: Sequence[str],
+    dim: int,
+    where: str,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Unit vectors for an index's passages, (len(texts), dim) float32, embedded INDEX_BATCH at a time.
+
+    Refuses vectors of another shape or with non-finite values (IndexMismatchError naming
+    `where`, e.g. "the index at index/default"); `on_batch(n)` is told after each n texts.
+    """
+    from .errors import IndexMismatchError
+
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for lo in range(0, len(texts), INDEX_BATCH):
+        batch = texts[lo : lo + INDEX_BATCH]
+        vectors = np.asarray(embedder.embed_passages(batch), dtype=np.float32)
+        if vectors.shape != (len(batch), dim):
+            raise IndexMismatchError(
+                f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} texts; "
+                f"{where} expects dim {dim}"
+            )
+        out[lo : lo + len(batch)] = vectors
+        if on_batch is not None:
+            on_batch(len(batch))
+    if not np.isfinite(out).all():
+        raise IndexMismatchError(f"embedder {embedder.name} returned non-finite values")
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    if np.abs(norms - 1).max(initial=0) > 1e-3:  # the protocol promises unit vectors; be sure
+        out /= np.maximum(norms, 1e-12)
+    return out
 
 
 # ---------------------------------------------------------------- hashing

@@ -52,7 +52,6 @@ __all__ = ["Index", "UpdateSummary", "build_index", "load_index", "passage_text"
 log = logging.getLogger(__name__)
 
 EMBED_TEXT_VERSION = 1  # bump when passage_text changes: stored vectors no longer match
-EMBED_BATCH = 64
 _LOAD_RETRIES = 3
 
 
@@ -571,37 +570,20 @@ class Index:
             )
 
     def _embed(self, texts: list[str], progress: bool) -> np.ndarray:
+        from .embed import embed_in_batches
+
         dim = int(self.manifest["dim"])
-        if not texts:
-            return np.zeros((0, dim), dtype=np.float32)
-        embedder = self.embedder
-        out = np.empty((len(texts), dim), dtype=np.float32)
         bar = None
-        if progress:
+        if progress and texts:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
         try:
-            for lo in range(0, len(texts), EMBED_BATCH):
-                batch = texts[lo : lo + EMBED_BATCH]
-                vectors = np.asarray(embedder.embed_passages(batch), dtype=np.float32)
-                if vectors.shape != (len(batch), dim):
-                    raise IndexMismatchError(
-                        f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} texts; "
-                        f"the index at {self.index_dir} expects dim {dim}"
-                    )
-                out[lo : lo + len(batch)] = vectors
-                if bar is not None:
-                    bar.update(len(batch))
+            where = f"the index at {self.index_dir}"
+            return embed_in_batches(self.embedder, texts, dim, where, bar.update if bar is not None else None)
         finally:
             if bar is not None:
                 bar.close()
-        if not np.isfinite(out).all():
-            raise IndexMismatchError(f"embedder {embedder.name} returned non-finite values")
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        if np.abs(norms - 1).max(initial=0) > 1e-3:  # the protocol promises unit vectors; be sure
-            out /= np.maximum(norms, 1e-12)
-        return out
 
     def set_index_type(self, index_type: str | None) -> None:
         """Force a FAISS index type (flat, hnsw, ivf) or go back to automatic (None)."""

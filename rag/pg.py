@@ -80,7 +80,6 @@ CANDIDATE_BUDGET = 10_000
 CHUNK_CACHE = 50_000
 DOCUMENT_CACHE = 2_048
 PLACES_TTL_S = 60.0
-EMBED_BATCH = 64
 _LOCK_KEY = 0x706F6C6963797161  # "policyqa": serialises writers of one database
 
 
@@ -796,24 +795,17 @@ class PgIndex:
         return out
 
     def _embed(self, texts: list[str], progress: bool) -> np.ndarray:
+        from .embed import embed_in_batches
+
+        done = 0
+
+        def report(n: int) -> None:
+            nonlocal done
+            done += n
+            log.info("embedded %d/%d chunks", done, len(texts))
+
         dim = int(self.manifest["dim"])
-        if not texts:
-            return np.zeros((0, dim), dtype=np.float32)
-        embedder = self.embedder
-        out = np.empty((len(texts), dim), dtype=np.float32)
-        for lo in range(0, len(texts), EMBED_BATCH):
-            batch = texts[lo : lo + EMBED_BATCH]
-            vectors = np.asarray(embedder.embed_passages(batch), dtype=np.float32)
-            if vectors.shape != (len(batch), dim):
-                raise IndexMismatchError(
-                    f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} texts; "
-                    f"the database index expects dim {dim}"
-                )
-            out[lo : lo + len(batch)] = vectors
-            if progress:
-                log.info("embedded %d/%d chunks", min(lo + EMBED_BATCH, len(texts)), len(texts))
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        return embed_in_batches(self.embedder, texts, dim, "the database index", report if progress else None)
 
     def _insert(
         self,

@@ -191,3 +191,36 @@ def test_get_embedder_defers_loading_real_models():
     embedder = get_embedder("some/other-model-not-installed")
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder is get_embedder("some/other-model-not-installed")
+
+
+class _FixedEmbedder:
+    """Returns whatever `make(n)` builds for a batch of n texts."""
+
+    name = "fixed"
+
+    def __init__(self, make):
+        self.make = make
+
+    def embed_passages(self, texts):
+        return self.make(len(texts))
+
+
+def test_embed_in_batches_reports_progress_and_returns_unit_vectors():
+    from rag.embed import INDEX_BATCH, embed_in_batches
+
+    seen = []
+    texts = [f"第{i}段" for i in range(INDEX_BATCH + 5)]
+    out = embed_in_batches(_FixedEmbedder(lambda n: np.full((n, 4), 2.0)), texts, 4, "the index", seen.append)
+    assert seen == [INDEX_BATCH, 5]
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
+    assert embed_in_batches(_FixedEmbedder(lambda n: np.ones((n, 4))), [], 4, "the index").shape == (0, 4)
+
+
+def test_embed_in_batches_refuses_wrong_shapes_and_non_finite_values():
+    from rag.embed import embed_in_batches
+    from rag.errors import IndexMismatchError
+
+    with pytest.raises(IndexMismatchError, match="the database index expects dim 4"):
+        embed_in_batches(_FixedEmbedder(lambda n: np.ones((n, 3))), ["a"], 4, "the database index")
+    with pytest.raises(IndexMismatchError, match="non-finite"):
+        embed_in_batches(_FixedEmbedder(lambda n: np.full((n, 4), np.nan)), ["a"], 4, "the index")
