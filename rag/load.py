@@ -16,7 +16,16 @@ from .errors import LoadError
 from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
 from .types import Document, DocumentMeta
 
-__all__ = ["load_document", "load_bytes", "load_documents", "document_from_extracted", "doc_id_for", "expand_paths", "load_files"]
+__all__ = [
+    "load_document",
+    "load_bytes",
+    "load_documents",
+    "document_from_extracted",
+    "doc_id_for",
+    "expand_paths",
+    "load_files",
+    "with_paths",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,19 @@ def load_files(
             log.warning("skipping %s", exc)
             errors.append(exc)
     return files, loaded, errors
+
+
+def with_paths(
+    documents: Sequence[Document], paths: Sequence[str | None] | None = None
+) -> list[tuple[Document, str | None]]:
+    """Already-loaded documents (an upload) paired with where each lives, resolved (None: nowhere),
+    as `load_files` pairs what it loads."""
+    if paths is not None and len(paths) != len(documents):
+        raise ValueError(f"got {len(documents)} documents but {len(paths)} paths")
+    return [
+        (doc, str(Path(p).resolve()) if p else None)
+        for doc, p in zip(documents, paths or [None] * len(documents), strict=True)
+    ]
 
 
 def expand_paths(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:

@@ -650,12 +650,9 @@ class PgIndex:
     ) -> UpdateSummary:
         """Add already-loaded documents (e.g. an upload); `paths[i]` is where documents[i] lives, if anywhere."""
         start = time.perf_counter()
-        if paths is not None and len(paths) != len(documents):
-            raise ValueError(f"got {len(documents)} documents but {len(paths)} paths")
-        pairs = [
-            (doc, str(Path(p).resolve()) if p else None)
-            for doc, p in zip(documents, paths or [None] * len(documents), strict=True)
-        ]
+        from .load import with_paths
+
+        pairs = with_paths(documents, paths)
         summary = self._apply(pairs, present=None, folders=[], progress=progress)
         summary = dataclasses.replace(summary, seconds=time.perf_counter() - start)
         self.last_summary = summary

@@ -101,3 +101,13 @@ def test_folder_load_skips_bad_files_and_loads_the_rest(tmp_path, caplog):
 def test_upload_bytes_use_the_file_name_for_the_format(reference):
     doc = load_bytes(SAMPLE.read_bytes(), "上传.txt")
     assert doc.doc_id == reference.doc_id and doc.source == "上传.txt"
+
+
+def test_with_paths_resolves_paths_and_refuses_a_length_mismatch(tmp_path):
+    from rag.load import load_bytes, with_paths
+
+    doc = load_bytes("苏州市科技局2024年度报告\n\n一、工作\n全年检查企业11家。".encode(), "r.txt")
+    assert with_paths([doc]) == [(doc, None)]
+    assert with_paths([doc], [str(tmp_path / "." / "r.txt")]) == [(doc, str((tmp_path / "r.txt").resolve()))]
+    with pytest.raises(ValueError, match="1 documents but 2 paths"):
+        with_paths([doc], ["a", "b"])
