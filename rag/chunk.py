@@ -7,16 +7,34 @@ Pure. Offsets come from the splitter itself: every chunk is a slice
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from .errors import IndexMismatchError
 from .sections import Section, split_sections
 from .tokens import count_tokens
 from .types import Chunk, Document
 
-__all__ = ["chunk_document", "sentence_spans", "CHUNKER_VERSION"]
+__all__ = ["chunk_document", "sentence_spans", "check_chunker", "CHUNKER_VERSION"]
 
 CHUNKER_VERSION = 1
+
+
+def check_chunker(recorded: Mapping[str, int], max_tokens: int | None, overlap: int | None, where: str, rebuild: str) -> None:
+    """IndexMismatchError unless new chunks would match the ones an index holds (`recorded`:
+    its manifest's chunker entry). `max_tokens=None` checks the chunker version only;
+    `where` names the index ("the database index"), `rebuild` says how to start over."""
+    if recorded.get("chunker_version") != CHUNKER_VERSION:
+        raise IndexMismatchError(
+            f"{where} was chunked by chunker version {recorded.get('chunker_version')}, "
+            f"this PolicyQA chunks with version {CHUNKER_VERSION}: {rebuild}"
+        )
+    if max_tokens is not None and (max_tokens, overlap) != (recorded["max_tokens"], recorded["overlap"]):
+        raise IndexMismatchError(
+            f"{where} was chunked with max_tokens={recorded['max_tokens']}, overlap={recorded['overlap']}; "
+            f"the settings ask for max_tokens={max_tokens}, overlap={overlap}: {rebuild} or set "
+            f"POLICYQA_CHUNK_TOKENS={recorded['max_tokens']} POLICYQA_CHUNK_OVERLAP={recorded['overlap']}"
+        )
 # A sentence ends at 。!?; (closing quotes/brackets stay with it) or a line break.
 _SENTENCE = re.compile(r"[^。!?;\n]*(?:[。!?;]+[”’\"')\]》]*|\n+|$)")
 _CLAUSE = re.compile(r"[^,、:]*(?:[,、:]+|$)")

@@ -540,7 +540,7 @@ class Index:
         return chunk_document(doc, max_tokens=int(c["max_tokens"]), overlap=int(c["overlap"]))
 
     def _check_chunker(self) -> None:
-        from .chunk import CHUNKER_VERSION
+        from .chunk import CHUNKER_VERSION, check_chunker
 
         if not self.chunks:  # nothing chunked yet: adopt the current settings and chunker
             settings = self._settings or _settings()
@@ -550,21 +550,11 @@ class Index:
                 "chunker_version": CHUNKER_VERSION,
             }
             return
-        c = self.manifest["chunker"]
-        if c.get("chunker_version") != CHUNKER_VERSION:
-            raise IndexMismatchError(
-                f"index at {self.index_dir} was chunked by chunker version {c.get('chunker_version')}, "
-                f"this PolicyQA chunks with version {CHUNKER_VERSION}: {store.rebuild_hint(self.index_dir)}"
-            )
-        if self._settings is not None and (
-            self._settings.chunk_tokens != c["max_tokens"] or self._settings.chunk_overlap != c["overlap"]
-        ):
-            raise IndexMismatchError(
-                f"index at {self.index_dir} was chunked with max_tokens={c['max_tokens']}, "
-                f"overlap={c['overlap']}; the settings ask for max_tokens={self._settings.chunk_tokens}, "
-                f"overlap={self._settings.chunk_overlap}: {store.rebuild_hint(self.index_dir)} or set "
-                f"POLICYQA_CHUNK_TOKENS={c['max_tokens']} POLICYQA_CHUNK_OVERLAP={c['overlap']}"
-            )
+        # Without explicit settings the index keeps chunking as it did (only the version must match).
+        tokens, overlap = (self._settings.chunk_tokens, self._settings.chunk_overlap) if self._settings else (None, None)
+        check_chunker(
+            self.manifest["chunker"], tokens, overlap, f"index at {self.index_dir}", store.rebuild_hint(self.index_dir)
+        )
 
     def _embed(self, texts: list[str], progress: bool) -> np.ndarray:
         from .embed import embed_in_batches

@@ -911,20 +911,11 @@ class PgIndex:
             self._places = None
 
     def _check_chunker(self) -> None:
-        from .chunk import CHUNKER_VERSION
+        from .chunk import check_chunker
 
-        c = self.manifest["chunker"]
-        if c.get("chunker_version") != CHUNKER_VERSION:
-            raise IndexMismatchError(
-                f"the database index was chunked by chunker version {c.get('chunker_version')}, this PolicyQA "
-                f"chunks with version {CHUNKER_VERSION}: re-index into a new schema"
-            )
-        if (self.settings.chunk_tokens, self.settings.chunk_overlap) != (c["max_tokens"], c["overlap"]):
-            raise IndexMismatchError(
-                f"the database index was chunked with max_tokens={c['max_tokens']}, overlap={c['overlap']}; the "
-                f"settings ask for max_tokens={self.settings.chunk_tokens}, overlap={self.settings.chunk_overlap}: "
-                f"set POLICYQA_CHUNK_TOKENS={c['max_tokens']} POLICYQA_CHUNK_OVERLAP={c['overlap']}"
-            )
+        settings = self.settings
+        where, rebuild = "the database index", "re-index into a new schema"
+        check_chunker(self.manifest["chunker"], settings.chunk_tokens, settings.chunk_overlap, where, rebuild)
 
     # -- bulk loading -----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +95,16 @@ def test_offset_and_coverage_properties(parts, max_tokens):
     text = clean_report("".join(parts)).text
     doc = _doc(text)
     _assert_invariants(doc, chunk_document(doc, max_tokens=max_tokens, overlap=10), max_tokens)
+
+
+def test_check_chunker_names_the_index_and_the_fix():
+    from rag.chunk import CHUNKER_VERSION, check_chunker
+    from rag.errors import IndexMismatchError
+
+    recorded = {"max_tokens": 300, "overlap": 40, "chunker_version": CHUNKER_VERSION}
+    check_chunker(recorded, 300, 40, "the database index", "re-index")
+    check_chunker(recorded, None, None, "the database index", "re-index")  # version only
+    with pytest.raises(IndexMismatchError, match=r"the database index was chunked by chunker version 0.*: re-index$"):
+        check_chunker({**recorded, "chunker_version": 0}, None, None, "the database index", "re-index")
+    with pytest.raises(IndexMismatchError, match=r"max_tokens=300.*ask for max_tokens=200.*re-index or set POLICYQA"):
+        check_chunker(recorded, 200, 40, "the database index", "re-index")
