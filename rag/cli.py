@@ -12,10 +12,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .errors import RagError
 from .types import Answer
+
+if TYPE_CHECKING:
+    from .index import UpdateSummary
 
 __all__ = ["main"]
 
@@ -113,13 +117,7 @@ def _index(args: argparse.Namespace) -> int:
     index = build_index(
         args.paths, settings.index_dir, settings=settings, index_type=args.index_type, rebuild=args.rebuild, progress=True
     )
-    s = index.last_summary
-    print(
-        f"indexed into {settings.index_dir}: {s.added} added, {s.updated} updated, {s.removed} removed, "
-        f"{s.skipped} unchanged; {len(index.chunks)} chunks in {len(index.documents)} reports; {s.seconds:.1f}s"
-    )
-    for error in s.errors:
-        print(f"  skipped {error}", file=sys.stderr)
+    _print_update(str(settings.index_dir), index.last_summary, len(index.chunks), len(index.documents))
     return 0
 
 
@@ -135,13 +133,17 @@ def _index_database(args: argparse.Namespace, settings: Settings) -> int:
         )
     with PgIndex(settings.database_url or "", settings=settings) as index:
         s = index.add(args.paths, progress=True)
-        print(
-            f"indexed into the database: {s.added} added, {s.updated} updated, {s.removed} removed, "
-            f"{s.skipped} unchanged; {s.total_chunks} chunks in {s.total_documents} reports; {s.seconds:.1f}s"
-        )
+    _print_update("the database", s, s.total_chunks, s.total_documents)
+    return 0
+
+
+def _print_update(where: str, s: UpdateSummary, chunks: int, reports: int) -> None:
+    print(
+        f"indexed into {where}: {s.added} added, {s.updated} updated, {s.removed} removed, "
+        f"{s.skipped} unchanged; {chunks} chunks in {reports} reports; {s.seconds:.1f}s"
+    )
     for error in s.errors:
         print(f"  skipped {error}", file=sys.stderr)
-    return 0
 
 
 def _search(args: argparse.Namespace) -> int:
