@@ -560,8 +560,10 @@ class Index:
         from .embed import embed_in_batches
 
         dim = int(self.manifest["dim"])
+        if not texts:  # nothing to embed: do not load the model
+            return np.zeros((0, dim), dtype=np.float32)
         bar = None
-        if progress and texts:
+        if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="chunk")

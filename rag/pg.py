@@ -802,6 +802,8 @@ class PgIndex:
             log.info("embedded %d/%d chunks", done, len(texts))
 
         dim = int(self.manifest["dim"])
+        if not texts:  # nothing to embed: do not load the model
+            return np.zeros((0, dim), dtype=np.float32)
         return embed_in_batches(self.embedder, texts, dim, "the database index", report if progress else None)
 
     def _insert(

@@ -174,6 +174,20 @@ def test_identical_files_across_processes(tmp_path: Path, corpus: Path) -> None:
 # -- incremental updates ------------------------------------------------------------------
 
 
+def test_unchanged_corpus_does_not_even_load_the_model(
+    tmp_path: Path, corpus: Path, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build([corpus], tmp_path / "idx", embedder)
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedding model was loaded for an unchanged folder")
+
+    monkeypatch.setattr("rag.embed.get_embedder", no_model)
+    idx = load_index(tmp_path / "idx", settings=Settings(model=embedder.name))
+    s = idx.add([corpus])
+    assert (s.added, s.updated, s.skipped) == (0, 0, 4)
+
+
 def test_unchanged_corpus_embeds_nothing(tmp_path: Path, corpus: Path, embedder: CountingEmbedder) -> None:
     build([corpus], tmp_path / "idx", embedder)
     embedder.calls = 0
