@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-__all__ = ["CleanedReport", "clean_report", "normalize_width", "parse_date"]
+__all__ = ["CleanedReport", "clean_report", "normalize_width", "parse_date", "SENTENCE_END"]
 
 # One-to-one width normalisation: full-width ASCII (U+FF01–U+FF5E) to ASCII,
 # odd spaces to a plain space. One-to-one keeps offsets trivially exact.
@@ -58,7 +58,7 @@ _PUBLISHER = re.compile(
 _DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _PUBLISHED = re.compile(r"(?:发布时间|发布日期|成文日期|时间|日期)[:：]\s*" + _DATE.pattern)
 _TITLE_WORDS = re.compile(r"报告|计划|要点|方案|总结|规划|办法|意见|通知|决定|条例|规定|情况|公报|纲要|细则")
-_SENTENCE_END = re.compile(r"[。!?;]")
+SENTENCE_END = re.compile(r"[。!?;]")  # sentence-ending punctuation (also what ends a heading)
 _ORG_SUFFIX = re.compile(r"(?:局|委|办|办公室|政府|院|厅|会|室|中心|部|委员会|所|站|处|馆|队)$")
 _SIGNED_DATE = re.compile(r"^(?:\d{4}年\d{1,2}月\d{1,2}日|\d{7,8}|\d{4}[-./]\d{1,2}[-./]\d{1,2})$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -228,7 +228,7 @@ def _take_title(
     candidate = line.strip().lstrip("#").strip()
     looks_like_title = (
         len(candidate) <= 80
-        and not _SENTENCE_END.search(candidate[:-1])
+        and not SENTENCE_END.search(candidate[:-1])
         and not candidate.endswith(("。", ",", ":"))
         and (_TITLE_WORDS.search(candidate) or candidate == (title_hint or "").strip())
         and not re.match(r"^(?:[一二三四五六七八九十]+、|\(|第[一二三四五六七八九十\d]+[章节条]|\d+[.、])", candidate)
@@ -246,7 +246,7 @@ def _take_signature(lines: list[tuple[int, int, str]], keep: np.ndarray) -> tupl
     for start, end, line in reversed(tail[-4:]):
         if signed is None and _SIGNED_DATE.match(line):
             signed = line
-        elif signature is None and len(line) <= 30 and _ORG_SUFFIX.search(line) and not _SENTENCE_END.search(line):
+        elif signature is None and len(line) <= 30 and _ORG_SUFFIX.search(line) and not SENTENCE_END.search(line):
             signature = line
         else:
             break

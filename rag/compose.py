@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .chunk import sentence_spans
 from .keyword import word_tokenize
 from .query import QueryInfo, QuestionKind, analyze_query
-from .sections import Section, split_sections
+from .sections import MARKDOWN_MARKER, Section, split_sections
 from .synonyms import synonyms_of
 from .types import Answer, Chunk, Citation, Document, Hit
 
@@ -47,7 +47,6 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR_TOKEN = re.compile(r"(?:19|20)\d{2}")
 _ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
 _ENUM_PREFIX = re.compile(r"(?:[一二三四五六七八九十]+是|\(\d+\)|\([一二三四五六七八九十]+\)|[①-⑳]|\d+[.、])")
-_MARKDOWN_HEADING = re.compile(r"#{1,6}[ \t]+")
 _ORDINAL_POINT = re.compile(r"(?:^|(?<=[。;:\n]))(?:[一二三四五六七八九十]+是|\(\d+\)|[①-⑳])")
 _SECTION_SYNONYMS = {
     "问题": ("问题", "不足", "短板", "困难", "差距"),
@@ -396,7 +395,7 @@ def _asked_role(question: str) -> str | None:
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop a leading Markdown heading marker and enumeration marker (一是, (1)…) and trailing clause punctuation."""
-    m = _MARKDOWN_HEADING.match(text, start, end)
+    m = MARKDOWN_MARKER.match(text, start, end)
     if m and m.end() < end:
         start = m.end()
     m = _ENUM_PREFIX.match(text, start, end)

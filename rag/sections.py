@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["HeadingKind", "Heading", "Section", "find_headings", "split_sections"]
+from .clean import SENTENCE_END
+
+__all__ = ["HeadingKind", "Heading", "Section", "find_headings", "split_sections", "MARKDOWN_MARKER"]
 
 MAX_HEADING_CHARS = 60
 
@@ -50,8 +52,7 @@ _MARKERS: tuple[tuple[HeadingKind, re.Pattern[str]], ...] = (
     (HeadingKind.CIRCLED, re.compile(r"[\u2460-\u2473]")),
     (HeadingKind.ORDINAL_IS, re.compile(rf"[{_CN_NUM}]{{1,3}}是(?=[\u4e00-\u9fff])")),
 )
-_MARKDOWN = re.compile(r"(#{1,6})[ \t]+")
-_SENTENCE_END = re.compile(r"[。!?;]")
+MARKDOWN_MARKER = re.compile(r"(#{1,6})[ \t]+")  # "## " before a Markdown heading; group 1 gives its level
 _INLINE_ENUM = re.compile(r"(?<=[\u4e00-\u9fff》”)])(?:一是|\(一\)|①)")
 
 
@@ -114,7 +115,7 @@ def _parse_heading(line: str, offset: int) -> Heading | None:
     body = line[indent:]
     if not body:
         return None
-    md = _MARKDOWN.match(body)
+    md = MARKDOWN_MARKER.match(body)
     if md:
         level = len(md.group(1))
         rest = body[md.end() :]
@@ -143,7 +144,7 @@ def _heading_title(body: str) -> tuple[str, int]:
     with a paragraph ends at the first sentence end or inline 一是/(一).
     """
     cut = len(body)
-    for pattern in (_SENTENCE_END, _INLINE_ENUM):
+    for pattern in (SENTENCE_END, _INLINE_ENUM):
         m = pattern.search(body, 1)
         if m and m.start() < cut:
             cut = m.start()
