@@ -15,7 +15,7 @@ run: install index
 	$(BIN)/policyqa serve --index $(INDEX) --port $(PORT)
 
 test: install system-deps
-	$(BIN)/ruff check rag ui evals benchmarks tests
+	$(BIN)/ruff check rag ui evals benchmarks tests cli.py prompts
 	$(BIN)/pytest -q
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev --system both --thresholds evals/thresholds.json
 
@@ -50,7 +50,7 @@ unit: install
 	$(BIN)/pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check rag ui evals benchmarks tests
+	$(BIN)/ruff check rag ui evals benchmarks tests cli.py prompts
 
 eval: install
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev

@@ -1,6 +1,6 @@
 """Bulk builders for the benchmark: our index and the LangChain baseline over one synthetic corpus.
 
-`build_ours` produces the same index `rag.index.build_index` would for the
+`build_ours` produces the same index `rag.build_index` would for the
 same chunks (canonical order by doc_id then ordinal, same passage text, same
 manifest and files), but it takes the chunks and BM25 tokens from the
 synthesiser instead of re-running the chunker and jieba per chunk, and embeds
@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.dense import build_dense, choose_index_type, default_params
-from rag.embed import Embedder
-from rag.index import Index, passage_text
-from rag.keyword import KeywordIndex
+from rag.index.folder.bm25 import KeywordIndex
+from rag.index.folder.dense import build_dense, choose_index_type, default_params
+from rag.index.folder.store import FolderIndex
+from rag.index.passages import passage_text
+from rag.model.protocol import Embedder
 from rag.types import Chunk, Document
 
 from .synth import SynthCorpus
@@ -62,12 +63,12 @@ def build_ours(
     *,
     settings: Settings | None = None,
     hnsw: dict[str, int] | None = None,
-) -> tuple[Index, BuildTimes]:
+) -> tuple[FolderIndex, BuildTimes]:
     """Build and save our index over `corpus` (which must carry BM25 tokens)."""
     if corpus.tokens is None or len(corpus.tokens) != len(corpus.chunks):
         raise ValueError("the corpus must be synthesised with a TokenCache so every chunk has its BM25 tokens")
     documents = {d.doc_id: d for d in corpus.documents}
-    # canonical layout, as Index._rebuild lays chunks out: by doc_id, then ordinal
+    # canonical layout, as FolderIndex lays chunks out: by doc_id, then ordinal
     order = sorted(range(len(corpus.chunks)), key=lambda i: (corpus.chunks[i].doc_id, corpus.chunks[i].ordinal))
     chunks: list[Chunk] = [corpus.chunks[i] for i in order]
     used = {c.doc_id for c in chunks}
@@ -89,17 +90,18 @@ def build_ours(
     t3 = time.perf_counter()
 
     settings = settings or Settings.from_env(model=embedder.name, index_dir=index_dir)
-    index = Index.create(index_dir, settings=settings, embedder=embedder)
+    index = FolderIndex.create(index_dir, settings=settings, embedder=embedder)
     manifest = dict(index.manifest)
     manifest["index_type"] = kind
     manifest["index_params"] = params
-    index = Index(
+    index = FolderIndex(
         index_dir,
         manifest,
         documents,
         chunks,
         vectors,
-        records=_records(documents.values()),
+        # synthetic reports have a file name and no path, like an upload
+        origins={d.doc_id: frozenset({(d.source, "")}) for d in documents.values()},
         dense=dense,
         keyword=keyword,
         embedder=embedder,
@@ -108,14 +110,6 @@ def build_ours(
     index.save()
     t4 = time.perf_counter()
     return index, BuildTimes(t1 - t0, t2 - t1, t3 - t2, t4 - t3, kind, params)
-
-
-def _records(documents: Any) -> dict[str, Any]:
-    # Index keeps where each document came from in a private record type; synthetic
-    # reports have a file name and no path, like an upload.
-    from rag.index import _Record
-
-    return {d.doc_id: _Record().with_origin(d.source, None) for d in documents}
 
 
 def build_baseline(

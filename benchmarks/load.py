@@ -7,7 +7,7 @@ What it does, all on this machine:
 1. builds an index of data/reports in a temporary folder (HashEmbedder `hash-ngram-256` by default:
    the load is on the server, not on the model; pass --model policyqa/multilingual-e5-small for
    the real one);
-2. starts `python -m rag.cli serve` (uvicorn, one process, the chat page mounted too) on a free
+2. starts `python -m cli serve` (uvicorn, one process, the chat page mounted too) on a free
    127.0.0.1 port, with the rate limit set explicitly high (POLICYQA_RATE_LIMIT_PER_MINUTE=1000000,
    so a 429 is an error here like any other non-200) and no LLM;
 3. runs `clients` threads, each with its own keep-alive httpx client, asking dev-set questions
@@ -143,12 +143,12 @@ def start_server(
     index_dir: Path, model: str, *, port: int | None = None, host: str | None = None, timeout: float = 180.0,
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Run `python -m rag.cli serve --index DIR` until /healthz answers; stop it (SIGTERM, then SIGKILL) after."""
+    """Run `python -m cli serve --index DIR` until /healthz answers; stop it (SIGTERM, then SIGKILL) after."""
     import httpx
 
     port = port or free_port()
     log = Path(index_dir).parent / f"server-{port}.log"
-    argv = [sys.executable, "-m", "rag.cli", "serve", "--index", str(index_dir), "--port", str(port)]
+    argv = [sys.executable, "-m", "cli", "serve", "--index", str(index_dir), "--port", str(port)]
     if host:
         argv += ["--host", host]
     with open(log, "wb") as out:
@@ -279,8 +279,8 @@ def _upload(url: str, path: Path) -> dict[str, Any]:
 def build(index_dir: Path, model: str, reports: Sequence[Path] = REPORTS) -> int:
     """Index `reports` into `index_dir` with `model`; returns the number of chunks."""
     from rag.config import Settings
-    from rag.embed import get_embedder
-    from rag.index import build_index
+    from rag.index.folder.persist import build_index
+    from rag.model.embedder import get_embedder
 
     settings = Settings.from_env(model=model, index_dir=index_dir)
     return len(build_index(list(reports), index_dir, settings=settings, embedder=get_embedder(model, settings.cache_dir, settings.runtime)))

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         results["machine"]["load_avg_end"] = round(os.getloadavg()[0], 2)
         results_path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    from rag.keyword import tokenizer_fingerprint
+    from rag.text.tokenize import tokenizer_fingerprint
 
     fingerprint = tokenizer_fingerprint()
     token_cache = str(cache / f"tokens-{fingerprint}.pkl")
@@ -225,9 +225,10 @@ def _parse_hnsw(text: str) -> dict[str, int] | None:
 
 
 def _our_index(cache: Path, size: int, seed: int, hnsw: dict[str, int] | None, fingerprint: str) -> Path:
-    from rag.dense import FLAT_MAX_CHUNKS
-    from rag.keyword import KEYWORD_FORMAT_VERSION
     from rag.store import FORMAT_VERSION
+
+    from rag.index.folder.bm25 import KEYWORD_FORMAT_VERSION
+    from rag.index.folder.dense import FLAT_MAX_CHUNKS
 
     from .synth import SYNTH_VERSION
 

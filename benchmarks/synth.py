@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chunk import sentence_spans
-from rag.index import passage_text
-from rag.load import doc_id_for, load_documents
-from rag.sections import HeadingKind, split_sections
+from rag.index.passages import passage_text
+from rag.ingest.load import doc_id_for, load_documents
+from rag.ingest.sections import split_sections
+from rag.text.markers import HeadingKind
+from rag.text.sentences import sentence_spans
 from rag.types import Chunk, Document, DocumentMeta
 
 __all__ = [
@@ -266,7 +267,7 @@ class TokenCache:
         known: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         if tokenize is None:
-            from rag.keyword import tokenize as default
+            from rag.text.tokenize import tokenize as default
 
             tokenize = default
         self._tokenize = tokenize
@@ -452,7 +453,7 @@ class Synthesizer:
         """Chunks whose cached tokens differ from tokenising the passage (should be none)."""
         from collections import Counter
 
-        from rag.keyword import tokenize
+        from rag.text.tokenize import tokenize
 
         assert synth.tokens is not None
         return [

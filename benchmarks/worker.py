@@ -77,7 +77,7 @@ def _load() -> float:
 
 
 def _hash_embedder() -> Any:
-    from rag.embed import get_embedder
+    from rag.model.embedder import get_embedder
 
     return get_embedder(f"hash-ngram-{HASH_DIM}")
 
@@ -86,7 +86,7 @@ def _real_query_embedder(system: str) -> Any:
     """The real model as each system embeds a question: ours (ONNX Runtime when possible) or the
     baseline's (sentence-transformers on PyTorch, as `HuggingFaceEmbeddings` runs it). Warmed up."""
     from rag.config import Settings
-    from rag.embed import get_embedder
+    from rag.model.embedder import get_embedder
 
     settings = Settings.from_env(llm_provider="none", database_url=None)
     embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
@@ -186,13 +186,14 @@ def task_ours_build(args: dict[str, Any]) -> dict[str, Any]:
 
 def task_ours_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Open a saved index (memory-mapped) and time search, filtered search and ask."""
-    from rag.assistant import Assistant
-    from rag.index import load_index
-    from rag.retrieve import Filters
+    from rag.answer.assistant import Assistant
+    from rag.index.filters import Filters
+    from rag.index.folder.persist import load_index
+    from rag.retrieve.hybrid import search
 
     queries: list[str] = args["queries"]
     settings = _settings(Path(args["index_dir"]))
-    import rag.retrieve  # noqa: F401  (imports outside the load timing)
+    import rag.retrieve.hybrid  # noqa: F401  (imports outside the load timing)
 
     real = _real_query_embedder("ours") if args.get("real_query") else None  # loaded outside the RSS delta
     r0 = rss()
@@ -202,15 +203,15 @@ def task_ours_serve(args: dict[str, Any]) -> dict[str, Any]:
     r1 = rss()
     assistant = Assistant(index, settings)
     for q in WARM_UP:
-        index.search(q, k=5)
+        search(index, q, k=5)
         assistant.ask(q)
     # the first pass pages the memory-mapped index in from disk: recorded apart, as "cold"
-    cold = timed(lambda q: index.search(q, k=5), queries)
-    search = timed(lambda q: index.search(q, k=5), queries, args.get("rounds", 2))
+    cold = timed(lambda q: search(index, q, k=5), queries)
+    search = timed(lambda q: search(index, q, k=5), queries, args.get("rounds", 2))
     years = Filters(years=frozenset({2024}))
-    filtered = timed(lambda q: index.search(q, k=5, filters=years), queries[: max(10, len(queries) // 2)])
+    filtered = timed(lambda q: search(index, q, k=5, filters=years), queries[: max(10, len(queries) // 2)])
     ask = timed(assistant.ask, queries)
-    query = _query_latency(real, lambda q: index.search(q, k=5), queries) if real is not None else None
+    query = _query_latency(real, lambda q: search(index, q, k=5), queries) if real is not None else None
     r2 = rss()
     return {
         "query_ms": summarise(query) if query else None,
@@ -282,8 +283,8 @@ def task_baseline(args: dict[str, Any]) -> dict[str, Any]:
 def task_startup(args: dict[str, Any]) -> dict[str, Any]:
     """What `policyqa serve` does before it answers: load the index, build the Assistant and app, first ask."""
     t_start = time.perf_counter()
-    from rag.assistant import Assistant
-    from rag.index import load_index
+    from rag.answer.assistant import Assistant
+    from rag.index.folder.persist import load_index
 
     t_import = time.perf_counter()
     settings = _settings(Path(args["index_dir"]))
@@ -318,9 +319,10 @@ def task_startup(args: dict[str, Any]) -> dict[str, Any]:
 def task_real(args: dict[str, Any]) -> dict[str, Any]:
     """The default real model: build throughput on real reports, query-embedding latency, dev hit@5."""
     from rag.config import Settings
-    from rag.embed import get_embedder
-    from rag.index import build_index
-    from rag.keyword import tokenize
+    from rag.index.folder.persist import build_index
+    from rag.model.embedder import get_embedder
+    from rag.retrieve.hybrid import search
+    from rag.text.tokenize import tokenize
 
     settings = Settings.from_env(llm_provider="none", database_url=None)
     paths = [Path(p) for p in args["paths"]]
@@ -335,7 +337,7 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
     build_s = time.perf_counter() - t0
     text_mb = sum(len(d.text.encode("utf-8")) for d in index.documents.values()) / 2**20
 
-    from rag.index import passage_text
+    from rag.index.passages import passage_text
 
     passages = [passage_text(index.documents[c.doc_id].title, c) for c in index.chunks]
     tokenize("预热")
@@ -351,13 +353,13 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
     plain_ms = timed(plain.embed_query, queries)
     del plain
 
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     def uncached(fn: Callable[[str], Any]) -> Callable[[str], Any]:
         return lambda q: (embedder.clear_query_cache(), fn(q))  # type: ignore[attr-defined]
 
     assistant = Assistant(index, settings)
-    search_ms = timed(uncached(lambda q: index.search(q, k=5)), queries)
+    search_ms = timed(uncached(lambda q: search(index, q, k=5)), queries)
     ask_ms = timed(uncached(assistant.ask), queries)
 
     result: dict[str, Any] = {
@@ -397,13 +399,14 @@ def task_pg(args: dict[str, Any]) -> dict[str, Any]:
     """Load the synthetic corpus into PostgreSQL + pgvector (pgserver) and time PgIndex search and ask."""
     import pgserver
 
-    from rag.assistant import Assistant
-    from rag.pg import PgIndex
+    from rag.answer.assistant import Assistant
+    from rag.index.pg.store import PgIndex
+    from rag.retrieve.hybrid import search
 
     queries: list[str] = args["queries"]
     corpus, _, info = _synth(args["size"], args["seed"], args["token_cache"])
     embedder = _hash_embedder()
-    from rag.index import passage_text
+    from rag.index.passages import passage_text
 
     from .build import embed_all
 
@@ -422,10 +425,10 @@ def task_pg(args: dict[str, Any]) -> dict[str, Any]:
             _log(f"pg {args['size']}: loaded in {load_s:.1f}s")
             assistant = Assistant(index, _settings())
             for q in WARM_UP:
-                index.search(q, k=5)
+                search(index, q, k=5)
                 assistant.ask(q)
-            cold = timed(lambda q: index.search(q, k=5), queries)
-            search = timed(lambda q: index.search(q, k=5), queries, args.get("rounds", 2))
+            cold = timed(lambda q: search(index, q, k=5), queries)
+            search = timed(lambda q: search(index, q, k=5), queries, args.get("rounds", 2))
             ask = timed(assistant.ask, queries)
             db_bytes = index.database_bytes()
             agreement = _agreement(index, args.get("faiss_index_dir"), queries)
@@ -450,7 +453,8 @@ def _agreement(pg: Any, faiss_dir: str | None, queries: Sequence[str]) -> dict[s
     """How PostgreSQL's results compare with the FAISS index over the same corpus (exact BM25)."""
     if not faiss_dir or not (Path(faiss_dir) / "CURRENT").is_file():
         return {}
-    from rag.index import load_index
+    from rag.index.folder.persist import load_index
+    from rag.retrieve.hybrid import search
 
     exact = load_index(faiss_dir, embedder=_hash_embedder(), settings=_settings(Path(faiss_dir)), mmap=True)
     keyword, top5 = [], []
@@ -458,8 +462,8 @@ def _agreement(pg: Any, faiss_dir: str | None, queries: Sequence[str]) -> dict[s
         want = {exact.chunks[int(p)].chunk_id for p in exact.keyword_search(q, 50)[0]}
         got = {pg.chunks[int(p)].chunk_id for p in pg.keyword_search(q, 50)[0]}
         keyword.append(len(want & got) / max(1, len(want)))
-        a = {h.chunk.chunk_id for h in exact.search(q, k=5)}
-        b = {h.chunk.chunk_id for h in pg.search(q, k=5)}
+        a = {h.chunk.chunk_id for h in search(exact, q, k=5)}
+        b = {h.chunk.chunk_id for h in search(pg, q, k=5)}
         top5.append(len(a & b) / max(1, len(a)))
     return {
         "keyword_recall_at_50_vs_exact": round(sum(keyword) / len(keyword), 3),

@@ -27,7 +27,7 @@ LABELS = {"dense": "dense only", "keyword": "BM25 only", "hybrid": "hybrid"}
 
 def ablate(index: Any, gold: Sequence[GoldItem], modes: Sequence[str] = MODES) -> dict[str, dict[str, float | None]]:
     """{mode: {"hit@1", "hit@3", "hit@5", "mrr", "n"}} over the gold items with evidence."""
-    from rag.retrieve import RetrievalConfig, search
+    from rag.retrieve.hybrid import RetrievalConfig, search
 
     items = [g for g in gold if g.has_evidence]
     table: dict[str, dict[str, float | None]] = {}
@@ -55,7 +55,7 @@ def format_table(table: dict[str, dict[str, float | None]]) -> str:
 
 
 def _open_index(args: argparse.Namespace, tmp_index: Path, settings: Any) -> Any:
-    from rag.index import build_index, load_index
+    from rag.index.folder.persist import build_index, load_index
 
     if args.index is not None:
         return load_index(args.index, settings=settings)

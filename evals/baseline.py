@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from rag.embed import Embedder
+    from rag.model.protocol import Embedder
     from rag.types import Document
 
 __all__ = ["LangChainBaseline", "PlainSentenceTransformer", "baseline_embedder", "CHINESE_SEPARATORS", "SYSTEM_NAME"]
@@ -47,7 +47,7 @@ class PlainSentenceTransformer:
     """
 
     def __init__(self, model: str, cache_dir: Path | None = None) -> None:
-        from rag.embed import select_prompts
+        from rag.model.embedder import select_prompts
 
         self.name = model
         self._cache_dir = cache_dir
@@ -65,7 +65,7 @@ class PlainSentenceTransformer:
 
             source = self.name
             if self.name == DEFAULT_MODEL:  # the bundled model's folder, as a user would have downloaded it
-                from rag.offline_model import ensure_e5_small
+                from rag.model.offline_e5 import ensure_e5_small
 
                 source = str(ensure_e5_small(self._cache_dir or default_cache_dir()))
             from sentence_transformers import SentenceTransformer
@@ -97,7 +97,7 @@ class PlainSentenceTransformer:
 def baseline_embedder(ours: Embedder, cache_dir: Path | None = None) -> Embedder:
     """The baseline's embeddings: our model run plainly (`PlainSentenceTransformer`); model-free
     embedders (the tests' and benchmarks' hash embedder) are shared as they are."""
-    from rag.embed import SentenceTransformerEmbedder
+    from rag.model.embedder import SentenceTransformerEmbedder
 
     if isinstance(ours, SentenceTransformerEmbedder):
         return PlainSentenceTransformer(ours.name, cache_dir)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.clean import normalize_width
+from rag.text.normalize import normalize_width
 
 __all__ = [
     "GoldItem",

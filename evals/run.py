@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from rag.config import Settings
-    from rag.embed import get_embedder
+    from rag.model.embedder import get_embedder
 
     from .baseline import PlainSentenceTransformer, baseline_embedder
     from .gate import check, load_thresholds
@@ -187,7 +187,7 @@ def _build_json(build: Build) -> dict[str, Any]:
 
 
 def _our_index(args: argparse.Namespace, tmp_index: Path, settings: Any, embedder: Any) -> tuple[Any, Build]:
-    from rag.index import build_index, load_index
+    from rag.index.folder.persist import build_index, load_index
 
     t0 = time.perf_counter()
     if args.index is not None:
@@ -201,7 +201,7 @@ def _our_index(args: argparse.Namespace, tmp_index: Path, settings: Any, embedde
 
 
 def _our_system(index: Any, settings: Any, k: int) -> tuple[AskFn, SearchFn]:
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     assistant = Assistant(index, settings)
 
@@ -224,7 +224,7 @@ def _our_system(index: Any, settings: Any, k: int) -> tuple[AskFn, SearchFn]:
 def _baseline_system(
     args: argparse.Namespace, documents: list[Any] | None, embedder: Any, k: int
 ) -> tuple[AskFn, SearchFn, Build]:
-    from rag.load import load_documents
+    from rag.ingest.load import load_documents
 
     from .baseline import LangChainBaseline
 

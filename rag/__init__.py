@@ -4,10 +4,15 @@
     index = build_index(["data/reports"], "index/default")
     answer = Assistant(index).ask("2024年检查了多少家企业？")
     print(answer.text, answer.citations)
+
+The data flows through four stages, one subpackage each: `rag.ingest` (files →
+documents → chunks), `rag.index` (vectors and BM25, in a folder or PostgreSQL),
+`rag.retrieve` (hybrid search) and `rag.answer` (extractive or LLM answers with
+citations); `rag.text` holds the Chinese text rules they share, `rag.model` the
+embedding models.
 """
 
-from .assistant import Assistant, ask
-from .chunk import chunk_document
+from .answer.assistant import Assistant, ask
 from .config import Settings
 from .errors import (
     ConfigError,
@@ -19,9 +24,13 @@ from .errors import (
     QueryError,
     RagError,
 )
-from .index import Index, build_index, load_index
-from .load import load_document, load_documents
-from .retrieve import Filters
+from .index.filters import Filters
+from .index.folder.persist import build_index, load_index
+from .index.folder.store import FolderIndex
+from .index.open import open_index
+from .ingest.chunk import chunk_document
+from .ingest.load import load_document, load_documents
+from .retrieve.hybrid import RetrievalConfig, search
 from .types import Answer, Chunk, Citation, Document, DocumentMeta, Hit, Turn
 
 __all__ = [
@@ -33,8 +42,8 @@ __all__ = [
     "Document",
     "DocumentMeta",
     "Filters",
+    "FolderIndex",
     "Hit",
-    "Index",
     "IndexCorruptError",
     "IndexMismatchError",
     "LLMError",
@@ -42,6 +51,7 @@ __all__ = [
     "ModelError",
     "QueryError",
     "RagError",
+    "RetrievalConfig",
     "Settings",
     "Turn",
     "ask",
@@ -50,13 +60,15 @@ __all__ = [
     "load_document",
     "load_documents",
     "load_index",
+    "open_index",
+    "search",
 ]
 
 
 def __getattr__(name: str):
     # The LangChain adapter is exported lazily: `import rag` does not import LangChain.
     if name == "PolicyQARetriever":
-        from .lc_retriever import PolicyQARetriever
+        from .retrieve.langchain import PolicyQARetriever
 
         return PolicyQARetriever
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

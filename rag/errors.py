@@ -11,6 +11,7 @@ __all__ = [
     "ModelError",
     "ConfigError",
     "LLMError",
+    "AnswerRejected",
 ]
 
 
@@ -49,3 +50,7 @@ class ConfigError(RagError):
 
 class LLMError(RagError):
     """The configured LLM failed or is unreachable."""
+
+
+class AnswerRejected(LLMError):
+    """The model answered, but the answer failed a grounding check (e.g. an unsupported number)."""

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError, QueryError, RagError
-from rag.retrieve import Filters
+from rag.index.filters import Filters
 from rag.types import Hit, Turn
 
 from .ratelimit import RateLimiter

@@ -167,7 +167,7 @@ def serve(settings: Settings | None = None) -> None:
     """Load the index and model, print the URL, and serve until interrupted."""
     import uvicorn
 
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import LoadError, RagError
-from rag.retrieve import Filters
+from rag.index.filters import Filters
 from rag.types import Answer, Turn
 
 from .render import escape, render_answer, render_error, render_text

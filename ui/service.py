@@ -231,7 +231,7 @@ class Service:
 
     def add_upload(self, data: bytes, filename: str, progress: Progress | None = None) -> UploadResult:
         """Parse, store and index one uploaded report; LoadError says why a file is refused."""
-        from rag.load import load_bytes
+        from rag.ingest.load import load_bytes
 
         report = progress or (lambda fraction, text: None)
         started = time.perf_counter()
@@ -273,7 +273,7 @@ class Service:
         index_dir = getattr(index, "index_dir", None)
         if index_dir is None or not hasattr(index, "generation"):
             return index  # a test double: update in place
-        from rag.index import load_index
+        from rag.index.folder.persist import load_index
 
         return load_index(index_dir, embedder=index.embedder, settings=self.settings, mmap=False)
 
@@ -282,7 +282,7 @@ class Service:
         current = self.assistant
         if index is current.index:
             return
-        from rag.assistant import Assistant
+        from rag.answer.assistant import Assistant
 
         self._assistant = Assistant(index, current.settings, chat_model=getattr(current, "_chat_model", None))
 

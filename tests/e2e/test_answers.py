@@ -6,7 +6,8 @@ import re
 import pytest
 
 from rag import Assistant, Turn
-from rag.clean import normalize_width
+from rag.retrieve.hybrid import search
+from rag.text.normalize import normalize_width
 from tests.conftest import DEV_GOLD
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ def _has_evidence(item, text, source):
 
 
 def _first_hit_rank(index, item, k=5):
-    for hit in index.search(item["question"], k=k):
+    for hit in search(index, item["question"], k=k):
         if _has_evidence(item, hit.chunk.text, hit.source):
             return hit.rank
     return None

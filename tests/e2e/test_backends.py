@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.assistant import Assistant
-from rag.backend import SearchBackend, open_index
+from rag.answer.assistant import Assistant
 from rag.config import Settings
-from rag.embed import HashEmbedder
 from rag.errors import IndexMismatchError
-from rag.index import build_index, load_index
-from rag.retrieve import Filters
+from rag.index.filters import Filters
+from rag.index.folder.persist import build_index, load_index
+from rag.index.open import open_index
+from rag.index.protocol import SearchBackend
+from rag.model.hashing import HashEmbedder
+from rag.retrieve.hybrid import search
 from tests.conftest import DEV_GOLD, ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow
@@ -73,7 +75,7 @@ class Backend:
     def build(self, paths: list[Path]) -> SearchBackend:
         if self.kind == "faiss":
             return build_index(paths, self.index_dir, settings=_settings(), embedder=HashEmbedder(DIM))
-        from rag.pg import PgIndex
+        from rag.index.pg.store import PgIndex
 
         index = PgIndex(self.url, embedder=HashEmbedder(DIM), settings=_settings(), schema=self.schema)
         index.add(paths)
@@ -83,7 +85,7 @@ class Backend:
         """What another process serving the same index would open."""
         if self.kind == "faiss":
             return load_index(self.index_dir, embedder=embedder, settings=_settings())
-        from rag.pg import PgIndex
+        from rag.index.pg.store import PgIndex
 
         return PgIndex(self.url, embedder=embedder, settings=_settings(), schema=self.schema, create=False)
 
@@ -128,7 +130,7 @@ def test_both_backends_implement_the_protocol(index: SearchBackend) -> None:
 @pytest.mark.parametrize("item_id", DEV_IDS)
 def test_search_puts_the_evidence_in_the_top_five(index: SearchBackend, item_id: str) -> None:
     item = _dev()[item_id]
-    hits = index.search(item["question"], k=5)
+    hits = search(index, item["question"], k=5)
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     found = [h for h in hits if any(_squash(e) in _squash(h.chunk.text) for e in item["evidence"])]
     assert found, f"{item['question']}: top 5 were {[h.chunk.text[:30] for h in hits]}"
@@ -141,15 +143,15 @@ def test_search_puts_the_evidence_in_the_top_five(index: SearchBackend, item_id:
 def test_filters_restrict_by_year_document_and_publisher(index: SearchBackend) -> None:
     by_source = {d.source: d for d in index.documents.values()}
     question = "科技类社会组织年检"
-    hits = index.search(question, k=5, filters=Filters(years=frozenset({2023})))
+    hits = search(index, question, k=5, filters=Filters(years=frozenset({2023})))
     assert hits and {h.source for h in hits} == {"suzhou-kjj-2023-fzzf.txt"}
     nanjing = by_source["nanjing-kjj-2024-fzzf.txt"].doc_id
-    hits = index.search(question, k=5, filters=Filters(doc_ids=frozenset({nanjing})))
+    hits = search(index, question, k=5, filters=Filters(doc_ids=frozenset({nanjing})))
     assert hits and {h.chunk.doc_id for h in hits} == {nanjing}
-    hits = index.search(question, k=5, filters=Filters(publishers=frozenset({"南京"})))
+    hits = search(index, question, k=5, filters=Filters(publishers=frozenset({"南京"})))
     assert hits and {h.source for h in hits} == {"nanjing-kjj-2024-fzzf.txt"}
-    assert index.search(question, k=5, filters=Filters(years=frozenset({1999}))) == []
-    assert index.search(question, k=5, filters=Filters(years=frozenset({10**30}))) == []  # hostile input
+    assert search(index, question, k=5, filters=Filters(years=frozenset({1999}))) == []
+    assert search(index, question, k=5, filters=Filters(years=frozenset({10**30}))) == []  # hostile input
 
 
 def test_assistant_answers_with_a_citation(index: SearchBackend) -> None:
@@ -171,7 +173,7 @@ def test_incremental_add_skips_unchanged_and_updates_edited(backend: Backend, in
     assert (summary.added, summary.updated, summary.removed, summary.skipped) == (0, 1, 0, 2)
     assert 0 < summary.chunks < chunks_before
     assert len(index.documents) == 3
-    hits = index.search("无人机航拍巡查开展了多少次？", k=3)
+    hits = search(index, "无人机航拍巡查开展了多少次？", k=3)
     assert any("无人机航拍巡查17次" in h.chunk.text for h in hits)
 
     (corpus / DISTRACTORS[1]).unlink()  # a report gone from a re-indexed folder is removed
@@ -183,7 +185,7 @@ def test_incremental_add_skips_unchanged_and_updates_edited(backend: Backend, in
 def test_remove_by_source_name(index: SearchBackend) -> None:
     assert index.remove(["nanjing-kjj-2024-fzzf.txt"]) == 1
     assert len(index.documents) == 2
-    assert all(h.source != "nanjing-kjj-2024-fzzf.txt" for h in index.search("南京市科学技术局政策直通车座谈会", k=10))
+    assert all(h.source != "nanjing-kjj-2024-fzzf.txt" for h in search(index, "南京市科学技术局政策直通车座谈会", k=10))
     assert index.remove(["nanjing-kjj-2024-fzzf.txt"]) == 0
 
 
@@ -191,8 +193,8 @@ def test_another_process_sees_the_same_index(backend: Backend, index: SearchBack
     other = backend.reopen(HashEmbedder(DIM))
     try:
         question = _dev()["d02"]["question"]
-        assert [h.chunk.chunk_id for h in other.search(question, k=5)] == [
-            h.chunk.chunk_id for h in index.search(question, k=5)
+        assert [h.chunk.chunk_id for h in search(other, question, k=5)] == [
+            h.chunk.chunk_id for h in search(index, question, k=5)
         ]
     finally:
         getattr(other, "close", lambda: None)()
@@ -212,8 +214,8 @@ def test_pg_and_faiss_rank_alike(pg_url: str, corpus: Path, tmp_path: Path) -> N
         dev = _dev()
         for item_id in DEV_IDS:
             question = dev[item_id]["question"]
-            ours = [h.chunk.chunk_id for h in faiss_index.search(question, k=5)]
-            theirs = [h.chunk.chunk_id for h in pg_index.search(question, k=5)]
+            ours = [h.chunk.chunk_id for h in search(faiss_index, question, k=5)]
+            theirs = [h.chunk.chunk_id for h in search(pg_index, question, k=5)]
             assert ours[0] == theirs[0], question
             assert len(set(ours) & set(theirs)) >= 4, question
             # keyword scores agree to float precision, chunk for chunk
@@ -231,7 +233,7 @@ def test_pg_and_faiss_rank_alike(pg_url: str, corpus: Path, tmp_path: Path) -> N
 def test_open_index_selects_postgres_from_settings(pg_url: str, corpus: Path, tmp_path: Path) -> None:
     backend = Backend("pg", tmp_path, pg_url)
     backend.build([corpus]).close()  # type: ignore[attr-defined]
-    from rag.pg import PgIndex
+    from rag.index.pg.store import PgIndex
 
     settings = _settings(database_url=pg_url)
     # the schema is not a setting; open_index uses the default one, so create it there
@@ -243,7 +245,7 @@ def test_open_index_selects_postgres_from_settings(pg_url: str, corpus: Path, tm
     try:
         assert isinstance(opened, PgIndex)
         assert len(opened.documents) == 3
-        assert opened.search(_dev()["d04"]["question"], k=5)
+        assert search(opened, _dev()["d04"]["question"], k=5)
         assert isinstance(assistant.index, PgIndex)
         assert "78" in assistant.ask(_dev()["d02"]["question"]).text
     finally:
@@ -251,15 +253,15 @@ def test_open_index_selects_postgres_from_settings(pg_url: str, corpus: Path, tm
         assistant.index.close()  # type: ignore[attr-defined]
     folder = open_index(_settings(), index_dir=Backend("faiss", tmp_path / "f", None).build([corpus]).index_dir,
                         embedder=HashEmbedder(DIM))  # fmt: skip
-    assert type(folder).__name__ == "Index"
+    assert type(folder).__name__ == "FolderIndex"
 
 
 def test_pg_keyword_candidates_come_from_the_rarest_terms(pg_url: str, corpus: Path) -> None:
     """With a candidate budget smaller than any posting list, only chunks holding the rarest term are scored."""
     import psycopg
 
-    from rag.keyword import tokenize
-    from rag.pg import PgIndex
+    from rag.index.pg.store import PgIndex
+    from rag.text.tokenize import tokenize
 
     schema = f"t{next(_schemas)}"
     with PgIndex(pg_url, embedder=HashEmbedder(DIM), settings=_settings(), schema=schema) as full:
@@ -290,7 +292,7 @@ def test_cli_indexes_into_and_answers_from_the_database(
 ) -> None:
     import psycopg
 
-    from rag.cli import main
+    from cli import main
 
     with psycopg.connect(pg_url, autocommit=True) as conn:  # the default schema, fresh
         conn.execute("DROP SCHEMA IF EXISTS policyqa CASCADE")

@@ -77,7 +77,7 @@ def _get_json(url: str) -> dict:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`policyqa serve` on a free loopback port over a fresh index of data/reports."""
     from rag.config import Settings
-    from rag.index import build_index
+    from rag.index.folder.persist import build_index
 
     base = tmp_path_factory.mktemp("e2e")
     index_dir = base / "index" / "default"
@@ -87,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = base / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--index", str(index_dir), "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--index", str(index_dir), "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,

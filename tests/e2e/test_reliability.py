@@ -1,7 +1,7 @@
 """Reliability end to end: a killed indexer, a loaded server, bad files through the CLI, access.
 
-Real processes throughout: `python -m rag.cli index` killed with SIGKILL at random
-points, `python -m rag.cli serve` under concurrent load while uploads re-index
+Real processes throughout: `python -m cli index` killed with SIGKILL at random
+points, `python -m cli serve` under concurrent load while uploads re-index
 (benchmarks/load.py), the CLI over a folder of hostile files with its peak
 memory measured. Indexes use the HashEmbedder (`hash-ngram-256`): what is under
 test is the file handling and the server, not the model. Bounded: the whole
@@ -27,10 +27,12 @@ import psutil
 import pytest
 
 from benchmarks.load import free_port, run_load, server_env, start_server
-from rag import store
 from rag.config import Settings
-from rag.embed import get_embedder
-from rag.index import Index, build_index, load_index
+from rag.index.folder import layout as store
+from rag.index.folder.persist import build_index, load_index
+from rag.index.folder.store import FolderIndex as Index
+from rag.model.embedder import get_embedder
+from rag.retrieve.hybrid import search
 from tests.conftest import ROOT, SAMPLE
 from tests.unit.test_bad_input import _bad_files, _changed, _tree
 
@@ -47,7 +49,7 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
 
 
 def _index_cmd(folder: Path, index_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "rag.cli", "index", str(folder), "--index", str(index_dir), *extra]
+    return [sys.executable, "-m", "cli", "index", str(folder), "--index", str(index_dir), *extra]
 
 
 def _settings(index_dir: Path) -> Settings:
@@ -200,7 +202,7 @@ def test_indexer_killed_at_random_points_always_leaves_a_loadable_index(tmp_path
             continue
         published = True
         loads["loaded and answered"] = loads.get("loaded and answered", 0) + 1
-        assert index.search("检查企业", k=3), f"no hits after kill {kills}"
+        assert search(index, "检查企业", k=3), f"no hits after kill {kills}"
         ids = [c.chunk_id for c in index.chunks]
         assert len(ids) == len(set(ids)), f"duplicate chunks after kill {kills}"
         assert {d.source for d in index.documents.values()} <= ever
@@ -289,7 +291,7 @@ def test_cli_damaged_index_is_one_line_and_exit_2_in_a_real_process(tmp_path: Pa
     vectors = store.current_generation(tmp_path / "idx") / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     for command in ("search", "ask"):
-        done = subprocess.run([sys.executable, "-m", "rag.cli", command, "检查", "--index", str(tmp_path / "idx")],
+        done = subprocess.run([sys.executable, "-m", "cli", command, "检查", "--index", str(tmp_path / "idx")],
                               env=env, cwd=ROOT, capture_output=True, timeout=60)
         err = done.stderr.decode()
         assert done.returncode == 2 and done.stdout == b""

@@ -33,20 +33,23 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from rag import cli, store
-from rag.assistant import Assistant
-from rag.clean import normalize_width
+import cli
+from rag.answer.assistant import Assistant
+from rag.answer.llm.prompts import prompt_text
 from rag.config import Settings
-from rag.embed import get_embedder
 from rag.errors import LoadError, QueryError
-from rag.index import Index, build_index, load_index
-from rag.llm import PROMPTS_DIR
-from rag.load import load_bytes, load_document
-from rag.retrieve import Filters
+from rag.index.filters import Filters
+from rag.index.folder import layout as store
+from rag.index.folder.persist import build_index, load_index
+from rag.index.folder.store import FolderIndex as Index
+from rag.ingest.load import load_bytes, load_document
+from rag.model.embedder import get_embedder
+from rag.retrieve.hybrid import search
+from rag.text.normalize import normalize_width
 from rag.types import Answer, Turn
 from tests import docgen
 from tests.conftest import ROOT, SAMPLE
-from tests.unit.test_llm import ScriptedChatModel
+from tests.fakes import ScriptedChatModel
 from ui.app import create_app
 from ui.render import render_answer, render_report_page
 from ui.service import Service
@@ -362,7 +365,7 @@ def test_folder_index_skips_each_bad_file_with_its_reason_and_indexes_the_rest(t
     for name, reason in reasons.items():
         assert reason in errors[name], (name, errors[name])
     assert sorted(d.source for d in index.documents.values()) == [SAMPLE.name, "wuxi.txt"]
-    assert index.search("无锡市科技局行政检查", k=1)[0].source == "wuxi.txt"
+    assert search(index, "无锡市科技局行政检查", k=1)[0].source == "wuxi.txt"
     assert {Path(p).relative_to(tmp_path).parts[0] for p in _changed(before, _tree(tmp_path))} == {"idx"}
     # a bad file keeps failing the same way on the next (incremental) run, and nothing else changes
     again = _build(folder, tmp_path / "idx").last_summary
@@ -545,7 +548,7 @@ def test_prompt_injection_in_an_indexed_report_stays_a_quoted_passage(tmp_path: 
 
     [(h_system, h_user)] = [(m[0].content, m[-1].content) for m in hostile_model.received]
     [(b_system, b_user)] = [(m[0].content, m[-1].content) for m in benign_model.received]
-    assert h_system == b_system == (PROMPTS_DIR / "answer_system.txt").read_text(encoding="utf-8")
+    assert h_system == b_system == prompt_text("answer_system.txt")
     h_passages, h_tail = _split_prompt(str(h_user))
     b_passages, b_tail = _split_prompt(str(b_user))
     assert h_tail == b_tail and question.rstrip("？") in h_tail  # history and question untouched

@@ -293,7 +293,7 @@ def test_report_lists_our_failed_questions_and_counts_the_baselines() -> None:
 
 def test_langchain_baseline_answers_with_the_top_passage_and_its_offsets() -> None:
     from evals.baseline import LangChainBaseline
-    from rag.embed import HashEmbedder
+    from rag.model.hashing import HashEmbedder
     from rag.types import Document
 
     paragraphs = [f"第{i}段:本段讲述事项{i},涉及企业{i * 7}家,完成检查{i * 3}次。" * 6 for i in range(1, 9)]
@@ -317,7 +317,7 @@ def test_langchain_baseline_answers_with_the_top_passage_and_its_offsets() -> No
 
 def test_langchain_baseline_must_be_built_first() -> None:
     from evals.baseline import LangChainBaseline
-    from rag.embed import HashEmbedder
+    from rag.model.hashing import HashEmbedder
 
     with pytest.raises(RuntimeError, match="build"):
         LangChainBaseline(HashEmbedder(64)).search("问题")

@@ -14,7 +14,7 @@ from benchmarks.synth import (
     _cn_number,
     load_pool,
 )
-from rag.load import doc_id_for
+from rag.ingest.load import doc_id_for
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,164 @@
+"""The Assistant: question → retrieved passages → cited answer.
+
+Extractive by default; an LLM writes the answer when one is configured
+(`rag.answer.llm`), and its failure falls back to the extractive answer with a
+visible notice. One Assistant serves many threads: the index and model are
+loaded once and only read while answering.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+from ..errors import AnswerRejected, LLMError, QueryError
+from ..index.filters import Filters
+from ..index.open import open_index
+from ..retrieve.followup import rewrite_followup
+from ..retrieve.hybrid import RetrievalConfig, search
+from ..retrieve.query import clean_query
+from ..types import Answer, Hit, Turn
+from .extractive import compose_extractive, not_found_answer
+from .llm.providers import build_chat_model
+from .llm.stream import rewrite_with_llm, stream_llm_answer
+
+if TYPE_CHECKING:
+    from ..index.protocol import SearchBackend
+
+__all__ = ["Assistant", "ask"]
+
+# Passages handed to answer composition (more than shown: a fact may sit in the 6th).
+ANSWER_POOL = 8
+
+
+class Assistant:
+    """Answers questions over one index."""
+
+    def __init__(self, index: SearchBackend, settings: Settings | None = None, chat_model: Any | None = None) -> None:
+        self.index = index
+        self.settings = settings or Settings.from_env()
+        self.retrieval = RetrievalConfig.from_settings(self.settings)
+        self._chat_model = chat_model
+        self._chat_model_built = chat_model is not None
+        self._chat_model_lock = threading.Lock()  # concurrent first questions build one client
+
+    @classmethod
+    def open(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> Assistant:
+        """Open the configured index: PostgreSQL when `settings.database_url` is set, else the
+        folder index at `index_dir` (default: settings.index_dir)."""
+        settings = settings or Settings.from_env()
+        return cls(open_index(settings, index_dir=index_dir), settings)
+
+    @property
+    def chat_model(self) -> Any | None:
+        """The configured LangChain chat model, or None (extractive mode)."""
+        if not self._chat_model_built:
+            with self._chat_model_lock:
+                if not self._chat_model_built:
+                    self._chat_model = build_chat_model(self.settings)
+                    self._chat_model_built = True
+        return self._chat_model
+
+    @property
+    def mode(self) -> str:
+        """The answer mode: "llm" when a chat model is configured, else "extractive"."""
+        return "llm" if self.chat_model is not None else "extractive"
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The passages retrieved for `query`, best first (QueryError for an unusable query or k)."""
+        text = clean_query(query, self.settings.max_question_chars)
+        _check_k(k)
+        return search(self.index, text, k=k or self.settings.top_k, filters=filters, config=self.retrieval)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        """A short answer with numbered citations, or a clear not-found."""
+        answer: Answer | None = None
+        for event in self.stream(question, history, filters, k):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is written (LLM mode), then the final Answer."""
+        text = clean_query(question, self.settings.max_question_chars)
+        history = _checked_history(history)
+        _check_k(k)
+        query = self._rewrite(text, history)
+        hits = search(self.index, query, k=max(k or self.settings.top_k, ANSWER_POOL), filters=filters, config=self.retrieval)
+        shown = tuple(hits[: k or self.settings.top_k])
+        if not hits:
+            yield _with_query(not_found_answer(text, shown), query, text)
+            return
+
+        def extractive() -> Answer:
+            # composed only when shown: with an LLM configured, only when the LLM answer is not
+            return compose_extractive(text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None))
+
+        if self.chat_model is None:
+            yield _with_query(replace(extractive(), hits=shown), query, text)
+            return
+        try:
+            final: Answer | None = None
+            for event in stream_llm_answer(self.chat_model, text, hits, self.index.documents, history):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    yield event
+            assert final is not None
+            yield _with_query(replace(final, hits=shown), query, text)
+        except AnswerRejected as exc:
+            notice = f"大模型回答未通过核对（{exc}），以下为原文摘录答案。"
+            yield _with_query(replace(extractive(), hits=shown, notice=notice), query, text)
+        except LLMError as exc:
+            notice = f"大模型暂不可用（{exc}），以下为原文摘录答案。"
+            yield _with_query(replace(extractive(), hits=shown, notice=notice), query, text)
+
+    def _rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        if history and self.chat_model is not None:
+            try:
+                return rewrite_with_llm(self.chat_model, question, history)
+            except LLMError:
+                pass  # the heuristic below still resolves most follow-ups
+        return rewrite_followup(question, history)
+
+
+def _check_k(k: object) -> None:
+    # k=0 would silently mean "the default" and k=-1 "all but the last" (hits[:k])
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise QueryError(f"k (passages to return) must be a whole number of at least 1, got {k!r}")
+
+
+def _checked_history(history: object) -> tuple[Turn, ...]:
+    """The conversation as Turns, or a QueryError saying what a history looks like."""
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise QueryError(f"history must be a list of Turn(question, answer), oldest first; got {type(history).__name__}")
+    for turn in history:
+        if not (isinstance(turn, Turn) and isinstance(turn.question, str) and isinstance(turn.answer, str)):
+            raise QueryError(f"history must hold Turn(question, answer) items with text; got {turn!r:.80}")
+    return tuple(history)
+
+
+def _with_query(answer: Answer, query: str, question: str) -> Answer:
+    return replace(answer, rewritten_query=query if query != question else None)
+
+
+def ask(question: str, index_dir: Path | str | None = None, history: Sequence[Turn] = ()) -> Answer:
+    """One-shot convenience: open the index and answer one question."""
+    return Assistant.open(index_dir).ask(question, history)

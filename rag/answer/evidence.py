@@ -1,0 +1,294 @@
+"""Which sentences answer a question: candidate spans of the retrieved passages, scored.
+
+Pure (the model is used only through `semantic_scores`, for questions in another
+language than the reports). A span's score combines how much of the question's
+content it holds (with its headings and report title as context), whether it
+has the form of the asked answer (a count, a date, a name, a list), and the
+retrieval rank of its passage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..retrieve.query import QueryInfo, QuestionKind, analyze_query
+from ..text.markers import INLINE_ORDINAL
+from ..text.numerals import COUNT_WORDS
+from ..text.sentences import CLAUSE, sentence_spans
+from ..types import Document, Hit
+from .quotes import trim_quote
+from .terms import coverage, matched, question_terms
+
+if TYPE_CHECKING:
+    from ..model.protocol import Embedder
+
+__all__ = [
+    "Evidence",
+    "select_evidence",
+    "candidate_units",
+    "semantic_scores",
+    "fact_of",
+    "NUMBER_WITH_UNIT",
+    "DATE",
+    "OTHER_REPORT_SCORE",
+]
+
+_NUMBER = r"(?<!第)(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
+_UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?([{COUNT_WORDS}元亿万%])")
+NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*([{COUNT_WORDS}元亿万%]|人次|万元|亿元)")
+_ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{COUNT_WORDS}])")
+_SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
+DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
+_ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
+_ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
+_ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
+MAX_FACTS = 3
+MAX_OTHER_REPORTS = 2
+OTHER_REPORT_SCORE = 0.9  # share of the best span's score another report's answer must reach
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A quotable span of a document and how well it answers."""
+
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    form: float  # how well the span has the asked answer's form (a count, a date…)
+    terms: frozenset[str]  # question terms the sentence or its context (headings, title) holds
+    hit: Hit
+
+
+def select_evidence(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    info: QueryInfo | None = None,
+    terms: dict[str, float] | None = None,
+    semantic: Mapping[tuple[str, int], float] | None = None,
+) -> list[Evidence]:
+    """The best answering spans, best first (several when the question spans facts).
+
+    `semantic` (unit → 0..1 similarity) replaces word overlap for cross-lingual questions.
+    """
+    info = info or analyze_query(question)
+    terms = terms if terms is not None else question_terms(question)
+    units = candidate_units(hits, documents)
+    terms = _local_idf(terms, [documents[d].text[s:e] for d, s, e, _ in units])
+    unit = _asked_unit(question)
+    candidates: list[Evidence] = []
+    for doc_id, s, e, hit in units:
+        doc = documents[doc_id]
+        context = _context_terms(terms, doc, hit)
+        override = semantic.get((doc_id, s), 0.0) if semantic is not None else None
+        scored = _best_span(doc.text, s, e, info, terms, unit, context, override)
+        if scored is not None:
+            prior = 0.12 / hit.rank
+            candidates.append(
+                Evidence(doc_id, scored.start, scored.end, scored.score + prior, scored.form, scored.terms, hit)
+            )
+    candidates.sort(key=lambda ev: -ev.score)
+    if not candidates:
+        return []
+    if semantic is not None:
+        return candidates[:1]  # similarity alone is too blunt to pick a second fact
+    return _multi_fact(candidates, info, documents) + _other_reports(candidates)
+
+
+def _context_terms(terms: Mapping[str, float], doc: Document, hit: Hit) -> dict[str, float]:
+    """Terms the sentence's context already satisfies: its section headings (half) and
+    the report's title and publisher (three quarters: they scope the whole report)."""
+    out = {t: 0.5 * v for t, v in matched(terms, "".join(hit.chunk.section)).items()}
+    for t, v in matched(terms, doc.title + (doc.meta.publisher or "")).items():
+        out[t] = max(out.get(t, 0.0), 0.75 * v)
+    return out
+
+
+def semantic_scores(
+    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], embedder: Embedder, limit: int = 24
+) -> dict[tuple[str, int], float]:
+    """Unit → similarity to the question in 0..1, from the multilingual embedding model."""
+    units = candidate_units(hits[:3], documents)[:limit]
+    if not units:
+        return {}
+    vectors = embedder.embed_passages([documents[d].text[s:e] for d, s, e, _ in units])
+    sims = vectors @ embedder.embed_query(question)
+    return {(d, s): float(min(1.0, max(0.0, (sim - 0.75) / 0.2))) for (d, s, _, _), sim in zip(units, sims, strict=True)}
+
+
+def candidate_units(hits: Sequence[Hit], documents: Mapping[str, Document]) -> list[tuple[str, int, int, Hit]]:
+    units, seen = [], set()
+    for hit in hits:
+        text = documents[hit.chunk.doc_id].text
+        for span in sentence_spans(text, hit.chunk.start, hit.chunk.end):
+            for s, e in _answer_units(text, *span):
+                if (hit.chunk.doc_id, s) not in seen:
+                    seen.add((hit.chunk.doc_id, s))
+                    units.append((hit.chunk.doc_id, s, e, hit))
+    return units
+
+
+def _local_idf(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, float]:
+    """Reweight terms by how few candidate sentences contain them (like BM25's idf):
+    the words that single out the answering sentence count most."""
+    n = len(texts)
+    if n < 2:
+        return dict(terms)
+    out = {}
+    for term, weight in terms.items():
+        df = sum(1 for t in texts if term.lower() in t.lower())
+        out[term] = weight * (0.5 + math.log((n + 1) / (df + 1)) / math.log(n + 1))
+    return out
+
+
+def _asked_unit(question: str) -> str | None:
+    m = _UNIT_AFTER_ASK.search(question)
+    if m:
+        return m.group(1)
+    if _SHARE_ASK.search(question):
+        return "%"
+    return None
+
+
+def _type_score(kind: QuestionKind, clause: str, unit: str | None, role: str | None) -> float:
+    """How well a clause has the form of the asked answer (0..1)."""
+    if kind is QuestionKind.NUMBER:
+        units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(clause)]
+        if unit and (any(u.startswith(unit) for u in units) or (unit == "%" and "%" in clause)):
+            return 1.0
+        if units or _ZERO.search(clause):
+            return 0.7
+        return 0.3 if _ANY_NUMBER.search(clause) else 0.0
+    if kind is QuestionKind.DATE:
+        return 1.0 if DATE.search(clause) else 0.0
+    if kind is QuestionKind.ENTITY:
+        if role and re.search(re.escape(role) + r"[\u4e00-\u9fff]{2,3}", clause):
+            return 1.0
+        return 0.5 if _ENTITY_HINT.search(clause) else 0.1
+    if kind is QuestionKind.LIST:
+        items = clause.count("、") + clause.count("“") + clause.count("《") + len(NUMBER_WITH_UNIT.findall(clause))
+        return 1.0 if items >= 2 else 0.6 if items == 1 else 0.3
+    return 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    start: int
+    end: int
+    score: float
+    form: float
+    terms: frozenset[str]
+
+
+def _answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences, further cut before inline 二是/三是… (reports often omit the 。 there)."""
+    cuts = [start] + [m.start() for m in INLINE_ORDINAL.finditer(text, start + 1, end)] + [end]
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
+
+
+def _best_span(
+    text: str,
+    start: int,
+    end: int,
+    info: QueryInfo,
+    terms: Mapping[str, float],
+    unit: str | None,
+    context_terms: Mapping[str, float],
+    sentence_score: float | None = None,
+) -> _Scored | None:
+    """The answering part of one sentence and its score.
+
+    A long sentence is cut to the clause that has the answer's form, widened
+    to the left over clauses that add question terms (the context a reader
+    needs) but not over another fact of the asked kind.
+    """
+    sentence = text[start:end]
+    clauses = [(start + m.start(), start + m.end()) for m in CLAUSE.finditer(sentence)]
+    if not clauses:
+        return None
+    role = _asked_role(info.text)
+    held = {**context_terms, **matched(terms, sentence)}
+    sentence_cov = coverage(terms, held) if sentence_score is None else sentence_score
+    scored = []
+    for cs, ce in clauses:
+        clause_terms = matched(terms, text[cs:ce])
+        form = _type_score(info.kind, text[cs:ce], unit, role)
+        scored.append((0.5 * coverage(terms, clause_terms) + 0.5 * form, form, clause_terms))
+    i = max(range(len(clauses)), key=lambda j: (scored[j][0], -j))
+    clause_score, form, clause_terms = scored[i]
+    score = 0.5 * sentence_cov + 0.2 * coverage(terms, clause_terms) + 0.3 * form
+    if end - start <= 40 or info.kind is QuestionKind.OTHER or (info.kind is QuestionKind.LIST and end - start <= 80):
+        span_start, span_end = start, end
+    else:
+        first, have = i, set(clause_terms)
+        while first > 0 and i - first < 3:
+            left = text[clauses[first - 1][0] : clauses[first - 1][1]]
+            new_terms = set(matched(terms, left)) - have
+            if not new_terms or (info.kind is QuestionKind.NUMBER and NUMBER_WITH_UNIT.search(left)):
+                break
+            have |= new_terms
+            first -= 1
+        last = i
+        while info.kind is QuestionKind.LIST and last + 1 < len(clauses) and clauses[last + 1][1] - clauses[first][0] <= 80:
+            nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
+            if not (NUMBER_WITH_UNIT.search(nxt) or "、" in nxt or "“" in nxt):
+                break
+            last += 1
+        span_start, span_end = clauses[first][0], clauses[last][1]
+    span_start, span_end = trim_quote(text, span_start, span_end)
+    return _Scored(span_start, span_end, score, form, frozenset(held))
+
+
+def _asked_role(question: str) -> str | None:
+    m = _ROLE.search(question)
+    return m.group(0) if m else None
+
+
+def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[str, Document]) -> list[Evidence]:
+    """The best span, plus close runners-up with a different fact of the asked kind."""
+    best = candidates[0]
+    chosen = [best]
+    if info.kind not in (QuestionKind.NUMBER, QuestionKind.DATE):
+        return chosen
+    facts = {fact_of(documents[best.doc_id].text[best.start : best.end], info.kind)}
+    for ev in candidates[1:]:
+        if len(chosen) >= MAX_FACTS or ev.score < 0.8 * best.score:
+            break
+        if ev.doc_id != best.doc_id or ev.form < best.form or not best.terms <= ev.terms:
+            continue  # another report, another kind of answer, or it lacks a word of the question the best has
+        quote = documents[ev.doc_id].text[ev.start : ev.end]
+        fact = fact_of(quote, info.kind)
+        if not fact or fact in facts or any(_overlaps(ev, c) for c in chosen):
+            continue
+        facts.add(fact)
+        chosen.append(ev)
+    return chosen
+
+
+def _other_reports(candidates: list[Evidence]) -> list[Evidence]:
+    """The best span of up to two other reports that answer about as well: a question that
+    names no report ("2024年检查了多少家企业？") may be answered by several, and the user
+    should see that rather than one report's figure presented as the only one."""
+    best = candidates[0]
+    others: dict[str, Evidence] = {}
+    for ev in candidates[1:]:
+        if ev.score < OTHER_REPORT_SCORE * best.score or len(others) >= MAX_OTHER_REPORTS:
+            break
+        if ev.doc_id != best.doc_id and ev.doc_id not in others and ev.form >= best.form and best.terms <= ev.terms:
+            others[ev.doc_id] = ev
+    return list(others.values())
+
+
+def fact_of(quote: str, kind: QuestionKind) -> str | None:
+    pattern = DATE if kind is QuestionKind.DATE else NUMBER_WITH_UNIT
+    m = pattern.search(quote)
+    return m.group(0) if m else None
+
+
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end

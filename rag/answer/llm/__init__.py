@@ -1,0 +1,1 @@
+"""LLM answer mode: chat model clients, prompts, the streamed and checked answer."""

@@ -1,0 +1,1 @@
+"""PostgreSQL + pgvector backend: one database serves any number of PolicyQA processes."""

@@ -1,0 +1,336 @@
+"""The one update pipeline every backend goes through: load → reconcile → chunk → embed → write.
+
+An update embeds only what is new: a report whose cleaned text is already stored
+(same content hash) is skipped without calling the embedder, an edited report
+(same file, new content) is re-chunked and re-embedded, a report whose file
+disappeared from a re-indexed folder is removed, and identical copies of a
+report are stored once (one doc_id, every origin recorded).
+
+`reconcile` decides what changes (pure); `prepare` chunks, embeds and tokenises
+the new documents outside the store's lock; the store then applies `Changes`
+inside its lock or transaction (`rag.index.protocol.Writer`). A backend writes
+only storage: it never decides what to add or drop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexMismatchError, LoadError
+from ..ingest.chunk import chunk_document
+from ..ingest.load import load_files
+from ..model.protocol import Embedder
+from ..text.tokenize import tokenize
+from ..types import Document
+from .manifest import check_chunker
+from .passages import passage_text
+from .protocol import Changes, Origin, Prepared, Store
+
+__all__ = [
+    "UpdateSummary",
+    "Plan",
+    "INDEX_BATCH",
+    "add_paths",
+    "add_documents",
+    "remove",
+    "reconcile",
+    "gone_paths",
+    "removal_victims",
+    "prepare",
+    "embed_in_batches",
+    "with_paths",
+]
+
+INDEX_BATCH = 64  # passages per embed_passages call while indexing (a progress step)
+
+
+@dataclass(frozen=True)
+class UpdateSummary:
+    """What an update did. `chunks` counts the chunks embedded by this update."""
+
+    added: int
+    updated: int
+    removed: int
+    skipped: int
+    chunks: int
+    seconds: float
+    errors: tuple[LoadError, ...] = ()
+    total_documents: int = 0
+    total_chunks: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an update changes, decided from the stored origins and the files just loaded."""
+
+    new: dict[str, Document] = field(default_factory=dict)  # content not stored yet
+    dropped: frozenset[str] = frozenset()  # documents none of whose files remain
+    origins: dict[str, frozenset[Origin]] = field(default_factory=dict)  # documents whose origins changed
+    known: frozenset[str] = frozenset()  # stored content met again: skipped
+    replaced: dict[str, str] = field(default_factory=dict)  # new doc_id -> the doc_id its file held
+
+
+# -- the pipeline ---------------------------------------------------------------------
+
+
+def add_paths(store: Store, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
+    """Load files and folders and bring `store` up to date with them.
+
+    For every folder given, reports indexed from a file under it that no longer
+    exists are removed; a file that exists but fails to load keeps its previous
+    version (it is reported in `errors`).
+    """
+    start = time.perf_counter()
+    files, loaded, errors = load_files(paths)
+    present = {str(p.resolve()) for p in files}
+    folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
+    summary = _apply(store, loaded, present, folders, progress)
+    return _finish(summary, start, errors)
+
+
+def add_documents(
+    store: Store, documents: Sequence[Document], paths: Sequence[str | None] | None = None, progress: bool = False
+) -> UpdateSummary:
+    """Add already-loaded documents (an upload); `paths[i]` is where documents[i] lives, if anywhere."""
+    start = time.perf_counter()
+    summary = _apply(store, with_paths(documents, paths), set(), [], progress)
+    return _finish(summary, start, [])
+
+
+def remove(store: Store, doc_ids_or_sources: Iterable[str]) -> int:
+    """Remove documents by doc_id, file name (source) or path; returns how many were removed."""
+    with store.writing() as writer:
+        victims = removal_victims(writer.origins(), doc_ids_or_sources)
+        if victims:
+            writer.write(Changes(dropped=frozenset(victims)))
+    return len(victims)
+
+
+def _apply(
+    store: Store,
+    loaded: Sequence[tuple[Document, str | None]],
+    present: set[str],
+    folders: Sequence[Path],
+    progress: bool,
+) -> UpdateSummary:
+    _check_chunker(store)
+    incoming: dict[str, Document] = {}
+    for doc, _ in loaded:
+        incoming.setdefault(doc.doc_id, doc)
+    stored = store.stored(sorted(incoming))
+    # Chunk and embed outside the lock (slow); content already stored is skipped.
+    prepared = prepare(store, [d for i, d in incoming.items() if i not in stored], progress)
+    with store.writing() as writer:
+        origins = writer.origins()
+        plan = reconcile(origins, loaded, gone_paths(origins, present, folders))
+        missing = [doc for doc_id, doc in plan.new.items() if doc_id not in prepared]
+        if missing:  # removed by another writer since we looked: embed them now
+            prepared.update(prepare(store, missing, progress=False))
+        changes = Changes(
+            added={doc_id: prepared[doc_id] for doc_id in plan.new},
+            dropped=plan.dropped,
+            origins=plan.origins,
+        )
+        totals = writer.write(changes)
+    updated = {d for d, old in plan.replaced.items() if old in plan.dropped}
+    return UpdateSummary(
+        added=len(plan.new) - len(updated),
+        updated=len(updated),
+        removed=len(plan.dropped) - len(updated),
+        skipped=len(plan.known),
+        chunks=sum(len(prepared[d].chunks) for d in plan.new),
+        seconds=0.0,
+        total_documents=totals[0],
+        total_chunks=totals[1],
+    )
+
+
+def _finish(summary: UpdateSummary, start: float, errors: Sequence[LoadError]) -> UpdateSummary:
+    return UpdateSummary(
+        added=summary.added,
+        updated=summary.updated,
+        removed=summary.removed,
+        skipped=summary.skipped,
+        chunks=summary.chunks,
+        seconds=time.perf_counter() - start,
+        errors=tuple(errors),
+        total_documents=summary.total_documents,
+        total_chunks=summary.total_chunks,
+    )
+
+
+def _check_chunker(store: Store) -> None:
+    wanted = store.chunk_settings()
+    tokens, overlap = wanted if wanted is not None else (None, None)
+    check_chunker(store.manifest["chunker"], tokens, overlap, store.where, store.rebuild_hint)
+
+
+# -- deciding (pure) ------------------------------------------------------------------
+
+
+def gone_paths(origins: Mapping[str, Iterable[Origin]], present: set[str], folders: Sequence[Path]) -> set[str]:
+    """Stored paths under one of `folders` that are not `present` any more (deleted files).
+
+    >>> gone_paths({"d": {("a.txt", "/r/a.txt")}}, set(), [Path("/r")])
+    {'/r/a.txt'}
+    """
+    return {
+        path
+        for pairs in origins.values()
+        for _, path in pairs
+        if path and path not in present and any(_is_under(path, folder) for folder in folders)
+    }
+
+
+def reconcile(
+    origins: Mapping[str, frozenset[Origin]], loaded: Sequence[tuple[Document, str | None]], gone: set[str]
+) -> Plan:
+    """What to change so the store matches the files just `loaded` (and forgets `gone` paths).
+
+    A file that now holds other content is an edit: its old document loses that
+    origin; a document left without origins is dropped (uploads kept nowhere have
+    an origin without a path and are never dropped this way).
+    """
+    after = {doc_id: set(pairs) for doc_id, pairs in origins.items()}
+    owner = {path: doc_id for doc_id, pairs in origins.items() for _, path in pairs if path}
+    touched: set[str] = set()
+    new: dict[str, Document] = {}
+    replaced: dict[str, str] = {}
+    known: set[str] = set()
+
+    def detach(path: str) -> None:
+        doc_id = owner.pop(path)
+        after[doc_id] = {o for o in after[doc_id] if o[1] != path}
+        touched.add(doc_id)
+
+    for path in sorted(gone):
+        detach(path)
+    for doc, path in loaded:
+        previous = owner.get(path) if path else None
+        if path and previous is not None and previous != doc.doc_id:
+            detach(path)  # the file now holds other content: an edit
+        if doc.doc_id in origins:
+            known.add(doc.doc_id)
+        elif doc.doc_id not in new:
+            new[doc.doc_id] = doc
+            if previous is not None and previous != doc.doc_id:
+                replaced[doc.doc_id] = previous
+        after.setdefault(doc.doc_id, set()).add((doc.source, path or ""))
+        touched.add(doc.doc_id)
+        if path:
+            owner[path] = doc.doc_id
+    dropped = frozenset(d for d in touched if not after[d] and d not in new and d not in known)
+    changed = {
+        d: frozenset(after[d]) for d in sorted(touched - dropped) if d in new or frozenset(after[d]) != origins.get(d)
+    }
+    return Plan(new=new, dropped=dropped, origins=changed, known=frozenset(known), replaced=replaced)
+
+
+def removal_victims(origins: Mapping[str, Iterable[Origin]], wanted: Iterable[str]) -> set[str]:
+    """Documents named by doc_id, file name or (resolved) path.
+
+    >>> sorted(removal_victims({"d1": {("a.txt", "/r/a.txt")}, "d2": {("b.txt", "")}}, ["b.txt"]))
+    ['d2']
+    """
+    names = {w for w in wanted if w}
+    resolved = {str(Path(w).resolve()) for w in names}
+    return {
+        doc_id
+        for doc_id, pairs in origins.items()
+        if doc_id in names or any(source in names or (path and path in resolved) for source, path in pairs)
+    }
+
+
+def with_paths(
+    documents: Sequence[Document], paths: Sequence[str | None] | None = None
+) -> list[tuple[Document, str | None]]:
+    """Already-loaded documents paired with where each lives, resolved (None: nowhere),
+    as `load_files` pairs what it loads."""
+    if paths is not None and len(paths) != len(documents):
+        raise ValueError(f"got {len(documents)} documents but {len(paths)} paths")
+    return [
+        (doc, str(Path(p).resolve()) if p else None)
+        for doc, p in zip(documents, paths or [None] * len(documents), strict=True)
+    ]
+
+
+def _is_under(path: str, folder: Path) -> bool:
+    try:
+        return Path(path).is_relative_to(folder)
+    except ValueError:
+        return False
+
+
+# -- preparing new documents -----------------------------------------------------------
+
+
+def prepare(store: Store, documents: Sequence[Document], progress: bool) -> dict[str, Prepared]:
+    """Chunks, unit vectors and BM25 tokens of new documents, as the store's manifest cuts them."""
+    chunker = store.manifest["chunker"]
+    per_doc = {
+        doc.doc_id: (doc, chunk_document(doc, int(chunker["max_tokens"]), int(chunker["overlap"])))
+        for doc in sorted(documents, key=lambda d: d.doc_id)
+    }
+    texts = [passage_text(doc.title, c) for doc, chunks in per_doc.values() for c in chunks]
+    vectors = _embed(store, texts, progress)
+    out: dict[str, Prepared] = {}
+    offset = 0
+    for doc_id, (doc, chunks) in per_doc.items():
+        rows = slice(offset, offset + len(chunks))
+        tokens = tuple(tuple(tokenize(t)) for t in texts[rows])
+        out[doc_id] = Prepared(doc, tuple(chunks), vectors[rows], tokens)
+        offset += len(chunks)
+    return out
+
+
+def _embed(store: Store, texts: list[str], progress: bool) -> np.ndarray:
+    dim = int(store.manifest["dim"])
+    if not texts:  # nothing to embed: do not load the model
+        return np.zeros((0, dim), dtype=np.float32)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
+    try:
+        return embed_in_batches(store.embedder, texts, dim, store.where, bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def embed_in_batches(
+    embedder: Embedder,
+    texts: Sequence[str],
+    dim: int,
+    where: str,
+    on_batch: Callable[[int], object] | None = None,
+) -> np.ndarray:
+    """Unit vectors for an index's passages, (len(texts), dim) float32, embedded INDEX_BATCH at a time.
+
+    Refuses vectors of another shape or with non-finite values (IndexMismatchError naming
+    `where`, e.g. "the index at index/default"); `on_batch(n)` is told after each n texts.
+    """
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for lo in range(0, len(texts), INDEX_BATCH):
+        batch = texts[lo : lo + INDEX_BATCH]
+        vectors = np.asarray(embedder.embed_passages(batch), dtype=np.float32)
+        if vectors.shape != (len(batch), dim):
+            raise IndexMismatchError(
+                f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} texts; "
+                f"{where} expects dim {dim}"
+            )
+        out[lo : lo + len(batch)] = vectors
+        if on_batch is not None:
+            on_batch(len(batch))
+    if not np.isfinite(out).all():
+        raise IndexMismatchError(f"embedder {embedder.name} returned non-finite values")
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    if np.abs(norms - 1).max(initial=0) > 1e-3:  # the protocol promises unit vectors; be sure
+        out /= np.maximum(norms, 1e-12)
+    return out

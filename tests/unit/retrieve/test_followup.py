@@ -1,0 +1,37 @@
+import pytest
+
+from rag.retrieve.followup import needs_context, rewrite_followup
+from rag.types import Turn
+
+CONVERSATIONS = [
+    ("2024年检查了多少家企业？", "那54家是哪个区的？", "54家"),
+    ("苏州市共有多少家在营的科技类校外培训机构？", "其中有多少家已通过审批准入？", "校外培训机构"),
+    ("“苏科创十八条”是什么时候发布的？", "它是在哪个大会上发布的？", "苏科创十八条"),
+    ("2024年处理了多少件信访投诉案例？", "那依申请公开的呢？", "信访投诉"),
+    ("市科技局现有行政权力事项共几项？", "这些事项里行政许可有几项？", "行政权力事项"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "kept"), CONVERSATIONS)
+def test_follow_up_is_searched_with_the_previous_question(first, second, kept):
+    query = rewrite_followup(second, [Turn(first, "…")])
+    assert second in query and kept in query
+
+
+def test_standalone_question_is_left_alone():
+    history = [Turn("2024年检查了多少家企业？", "…")]
+    assert rewrite_followup("市委第一巡察组什么时候进驻市科技局？", history) == "市委第一巡察组什么时候进驻市科技局？"
+
+
+def test_no_history_means_no_rewrite():
+    assert rewrite_followup("那54家是哪个区的？", []) == "那54家是哪个区的？"
+
+
+def test_chained_follow_ups_reach_back_to_the_standalone_question():
+    history = [Turn("2024年检查了多少家企业？", "…"), Turn("那54家是哪个区的？", "…")]
+    assert rewrite_followup("这些企业都合规吗？", history).startswith("2024年检查了多少家企业")
+
+
+def test_needs_context():
+    assert needs_context("其中有多少家已通过审批准入？")
+    assert not needs_context("2025年有哪些工作打算？")
