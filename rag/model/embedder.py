@@ -80,7 +80,8 @@ def _family_name(model: str) -> str:
 def select_prompts(model: str, configured: Mapping[str, str] | None = None) -> Prompts:
     """Pick query/passage prompts for a model: e5 and bge-zh by name, else the model's own config.
 
-    >>> select_prompts("intfloat/multilingual-e5-small")  # Prompts(query='query: ', passage='passage: ')
+    >>> select_prompts("intfloat/multilingual-e5-small")
+    Prompts(query='query: ', passage='passage: ')
     """
     family = _family_name(model)
     if re.search(r"(^|[^a-z0-9])e5([^a-z0-9]|$)", family):
@@ -362,7 +363,8 @@ def get_embedder(model: str, cache_dir: Path | None = None, runtime: EmbeddingRu
 
     `hash-ngram-<dim>` names give a `HashEmbedder`; anything else a `SentenceTransformerEmbedder`
     running on `runtime` ('auto': ONNX Runtime when the model allows it, else PyTorch).
-    >>> get_embedder("hash-ngram-256") is get_embedder("hash-ngram-256")  # True
+    >>> get_embedder("hash-ngram-256") is get_embedder("hash-ngram-256")
+    True
     """
     key = (model, str(cache_dir) if cache_dir is not None else None, runtime)
     with _instances_lock:

@@ -40,7 +40,8 @@ class HashEmbedder:
 
     Texts sharing characters and character pairs get similar vectors, which is
     enough to exercise indexing and retrieval without a neural model.
-    >>> HashEmbedder(256).embed_query("科技创新").shape  # (256,)
+    >>> HashEmbedder(256).embed_query("科技创新").shape
+    (256,)
     """
 
     dim: int = 256

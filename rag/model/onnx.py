@@ -74,7 +74,8 @@ def unsupported_reason(model: SentenceTransformer) -> str | None:
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     """Sentence vectors (L2-normalised) from token states (batch, tokens, dim) and the attention mask.
 
-    >>> pool(np.ones((1, 2, 3)), np.array([[1, 0]]), "mean").shape  # (1, 3)
+    >>> pool(np.ones((1, 2, 3)), np.array([[1, 0]]), "mean").shape
+    (1, 3)
     """
     if mode == "cls":
         vectors = hidden[:, 0]

@@ -1,5 +1,8 @@
 """rag.config.Settings: environment parsing and validation."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from rag.config import Settings
@@ -35,3 +38,13 @@ def test_out_of_range_settings_are_config_errors(variable, value):
 
 def test_a_rate_limit_of_zero_turns_it_off():
     assert Settings.from_env({"POLICYQA_RATE_LIMIT_PER_MINUTE": "0"}).rate_limit_per_minute == 0
+
+
+def test_tests_never_touch_the_real_user_cache() -> None:
+    from platformdirs import user_cache_dir
+
+    from rag.config import default_cache_dir
+
+    cache = default_cache_dir()
+    assert cache != Path(user_cache_dir("policyqa"))
+    assert Path(os.environ["TIKTOKEN_CACHE_DIR"]).parent == cache.parent  # one temporary folder for the session

@@ -1,4 +1,4 @@
-"""Build, load and save folder indexes: generations on disk ↔ a `FolderIndex` in memory.
+"""Build and load folder indexes: generations on disk → a `FolderIndex` in memory (`save.py` writes them).
 
 `build_index` creates or incrementally updates an index from files and folders
 and saves it; `load_index` opens one for searching, checking every file against
@@ -7,29 +7,25 @@ the manifest and every chunk against its document's text.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
 from ...errors import IndexCorruptError, IndexMismatchError
-from ...text.tokenize import tokenizer_fingerprint
 from ...types import Chunk, Document
 from ..manifest import check_model
 from ..protocol import Origin
 from . import files, layout
 from .bm25 import KeywordIndex
-from .dense import dense_index_type, read_dense, write_dense
+from .dense import dense_index_type, read_dense
 from .store import FolderIndex
 
 if TYPE_CHECKING:
     from ...model.protocol import Embedder
 
-__all__ = ["build_index", "load_index", "save_generation"]
+__all__ = ["build_index", "load_index"]
 
 log = logging.getLogger(__name__)
 
@@ -96,63 +92,6 @@ def load_index(
                 continue
             raise
     raise AssertionError("unreachable")
-
-
-def save_generation(index: FolderIndex) -> str | None:
-    """Write `index` as the next generation of its folder (caller holds the writer lock);
-    its name, or None when nothing changed since it was loaded or saved."""
-    index_dir = index.index_dir
-    if not index.dirty and index.generation is not None:
-        return None
-    if index.generation is not None:
-        try:
-            live = layout.current_generation(index_dir).name
-        except IndexCorruptError:
-            live = None
-        if live != index.generation:
-            raise IndexMismatchError(
-                f"the index at {index_dir} was changed by another writer since it was loaded "
-                f"({index.generation} → {live}): load it again and repeat the change"
-            )
-    dense, keyword = index.dense, index.keyword
-    manifest = _manifest_for_save(index)
-    with layout.new_generation(index_dir) as tmp:
-        files.write_jsonl(
-            tmp / layout.DOCUMENTS,
-            (files.document_to_record(index.documents[d]) for d in sorted(index.documents)),
-        )
-        files.write_jsonl(tmp / layout.CHUNKS, (files.chunk_to_record(c) for c in index.chunks))
-        files.write_npy(tmp / layout.EMBEDDINGS, index.embeddings)
-        write_dense(dense, tmp / layout.VECTORS)
-        keyword.save(tmp / layout.KEYWORD)
-        manifest["files"] = files.describe_files(tmp)
-        files.write_json(tmp / layout.MANIFEST, manifest)
-    index.manifest = manifest
-    return layout.current_generation(index_dir).name
-
-
-def _manifest_for_save(index: FolderIndex) -> dict[str, Any]:
-    m = dict(index.manifest)
-    m["created_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
-    m["chunk_count"] = len(index.chunks)
-    m["document_count"] = len(index.documents)
-    m["keyword"] = {"tokenizer_fingerprint": tokenizer_fingerprint()}
-    counts: dict[str, int] = {}
-    for c in index.chunks:
-        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-    m["documents"] = {
-        doc_id: {
-            "title": doc.title,
-            "source": doc.source,
-            "sources": list(index.sources(doc_id)),
-            "origins": [{"source": src, "path": path or None} for src, path in sorted(index.origins_of(doc_id))],
-            "text_sha256": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
-            "chunk_count": counts.get(doc_id, 0),
-            "meta": dataclasses.asdict(doc.meta),
-        }
-        for doc_id, doc in sorted(index.documents.items())
-    }
-    return m
 
 
 def _load_generation(

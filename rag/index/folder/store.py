@@ -3,8 +3,8 @@
 Storage and search primitives only (`rag.index.protocol`): updates go through
 `rag.index.update`, searches through `rag.retrieve.hybrid`. `add`/`remove`
 change the index in memory and `save` publishes a new generation atomically
-(`rag.index.folder.persist` reads and writes generations; `layout` is the
-on-disk layout). Writers are serialised (a lock per index directory in this
+(`persist` reads generations, `save` writes them, `layout` is the on-disk
+layout). Writers are serialised (a lock per index directory in this
 process, an fcntl lock across processes); readers never block.
 """
 
@@ -31,6 +31,7 @@ from . import layout
 from .bm25 import KeywordIndex
 from .dense import IndexType, build_dense, choose_index_type, default_params, search_dense
 from .masks import DocTable
+from .save import write_generation
 
 if TYPE_CHECKING:
     import faiss
@@ -315,13 +316,16 @@ class FolderIndex:
 
     def save(self) -> str | None:
         """Publish the current state as a new generation; returns its name (None: nothing changed)."""
-        from .persist import save_generation
-
         with self._lock, layout.writer_lock(self.index_dir):
-            name = save_generation(self)
-            if name is not None:
-                self._generation = name
-                self._dirty = False
+            if not self._dirty and self._generation is not None:
+                return None
+            dense, keyword = self.dense, self.keyword
+            name, self.manifest = write_generation(
+                self.index_dir, self._generation, self.manifest, self.documents, self._origins, self.chunks,
+                self._embeddings, dense, keyword,
+            )  # fmt: skip
+            self._generation = name
+            self._dirty = False
             return name
 
 

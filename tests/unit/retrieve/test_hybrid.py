@@ -89,3 +89,21 @@ def test_same_report_factor_must_be_a_discount(factor: float) -> None:
     with pytest.raises(ConfigError, match="same_report_factor"):
         RetrievalConfig(same_report_factor=factor)
 
+
+
+def test_weight_settings_change_the_ranking(index: Index) -> None:
+    """POLICYQA_DENSE_WEIGHT / POLICYQA_KEYWORD_WEIGHT reach the search the Assistant runs."""
+    from rag.answer.assistant import Assistant
+
+    def ranking(**weights: float) -> list[str]:
+        settings = Settings(model=index.manifest["model"], **weights)
+        return [h.chunk.chunk_id for h in Assistant(index, settings).search(QUESTION, k=5)]
+
+    def alone(mode: str) -> list[str]:
+        return [h.chunk.chunk_id for h in search(index, QUESTION, k=5, config=RetrievalConfig(mode=mode))]
+
+    assert ranking(dense_weight=1.0, keyword_weight=0.0) == alone("dense")
+    assert ranking(dense_weight=0.0, keyword_weight=1.0) == alone("keyword")
+    assert alone("dense") != alone("keyword")  # else the test could not tell the weights apart
+    env = Settings.from_env({"POLICYQA_DENSE_WEIGHT": "0", "POLICYQA_KEYWORD_WEIGHT": "1"}, model=index.manifest["model"])
+    assert [h.chunk.chunk_id for h in Assistant(index, env).search(QUESTION, k=5)] == alone("keyword")
