@@ -33,6 +33,7 @@ from .protocol import Changes, Origin, Prepared, Store
 
 __all__ = [
     "UpdateSummary",
+    "PipelineUpdates",
     "Plan",
     "INDEX_BATCH",
     "add_paths",
@@ -76,6 +77,29 @@ class Plan:
 
 
 # -- the pipeline ---------------------------------------------------------------------
+
+
+class PipelineUpdates:
+    """`add`, `add_documents` and `remove` for a backend that implements `Store`: every backend
+    updates through this one pipeline and records the last update's summary."""
+
+    last_summary: UpdateSummary | None = None
+
+    def add(self, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
+        """Bring the index up to date with files and folders (see `add_paths`)."""
+        self.last_summary = add_paths(self, paths, progress)  # type: ignore[arg-type]
+        return self.last_summary
+
+    def add_documents(
+        self, documents: Sequence[Document], paths: Sequence[str | None] | None = None, progress: bool = False
+    ) -> UpdateSummary:
+        """Add already-loaded documents (e.g. an upload); `paths[i]` is where documents[i] lives, if anywhere."""
+        self.last_summary = add_documents(self, documents, paths, progress)  # type: ignore[arg-type]
+        return self.last_summary
+
+    def remove(self, doc_ids_or_sources: Sequence[str]) -> int:
+        """Remove documents by doc_id, file name (source) or path; returns how many were removed."""
+        return remove(self, doc_ids_or_sources)  # type: ignore[arg-type]
 
 
 def add_paths(store: Store, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:

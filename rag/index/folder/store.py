@@ -22,11 +22,11 @@ from ...config import Settings
 from ...errors import IndexMismatchError
 from ...model.embedder import get_embedder
 from ...types import Chunk, Document
-from .. import update
 from ..filters import Filters
 from ..manifest import check_model, chunker_entry
 from ..passages import EMBED_TEXT_VERSION, passage_text
 from ..protocol import Changes, Origin
+from ..update import PipelineUpdates
 from . import layout
 from .bm25 import KeywordIndex
 from .dense import IndexType, build_dense, choose_index_type, default_params, search_dense
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     import faiss
 
     from ...model.protocol import Embedder
-    from ..update import UpdateSummary
 
 __all__ = ["FolderIndex"]
 
@@ -51,7 +50,7 @@ def sources_of(origins: frozenset[Origin]) -> tuple[str, ...]:
     return tuple(sorted({source for source, _ in origins}))
 
 
-class FolderIndex:
+class FolderIndex(PipelineUpdates):
     """Documents, chunks (positions 0..n-1), vectors and BM25 of one index directory.
 
     Build or open one with `rag.index.folder.persist.build_index` / `load_index`.
@@ -76,7 +75,6 @@ class FolderIndex:
         self.manifest = manifest
         self.documents = documents
         self.chunks = chunks
-        self.last_summary: UpdateSummary | None = None
         self._embeddings = embeddings
         self._origins = origins
         self._dense = dense
@@ -234,23 +232,7 @@ class FolderIndex:
     def _passage(self, chunk: Chunk) -> str:
         return passage_text(self.documents[chunk.doc_id].title, chunk)
 
-    # -- updates (the pipeline is rag.index.update) -----------------------------------
-
-    def add(self, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
-        """Bring the index up to date with files and folders (in memory; call `save`)."""
-        self.last_summary = update.add_paths(self, paths, progress)
-        return self.last_summary
-
-    def add_documents(
-        self, documents: Sequence[Document], paths: Sequence[str | None] | None = None, progress: bool = False
-    ) -> UpdateSummary:
-        """Add already-loaded documents (e.g. an upload); `paths[i]` is where documents[i] lives, if anywhere."""
-        self.last_summary = update.add_documents(self, documents, paths, progress)
-        return self.last_summary
-
-    def remove(self, doc_ids_or_sources: Sequence[str]) -> int:
-        """Remove documents by doc_id, file name (source) or path; returns how many were removed."""
-        return update.remove(self, doc_ids_or_sources)
+    # -- storage primitives of the update pipeline (rag.index.update.PipelineUpdates) -----
 
     def chunk_settings(self) -> tuple[int, int] | None:
         if not self.chunks:  # nothing chunked yet: adopt the current settings and chunker

@@ -13,7 +13,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,10 +22,10 @@ from ...errors import ConfigError, IndexCorruptError, IndexMismatchError, RagErr
 from ...model.embedder import get_embedder
 from ...text.tokenize import tokenize, tokenizer_fingerprint
 from ...types import Chunk, Document
-from .. import update
 from ..filters import Filters
 from ..manifest import check_model
 from ..protocol import Changes, Origin
+from ..update import PipelineUpdates
 from . import write
 from .lookups import ChunkView, DocumentView, Lookups
 from .rows import redact
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
     import psycopg
 
     from ...model.protocol import Embedder
-    from ..update import UpdateSummary
 
 __all__ = ["PgIndex", "PgFilter", "PG_FORMAT_VERSION", "DEFAULT_SCHEMA"]
 
@@ -53,7 +51,7 @@ PLACES_TTL_S = 60.0
 _REBUILD = "re-index into a new schema"
 
 
-class PgIndex:
+class PgIndex(PipelineUpdates):
     """Documents, chunks, vectors and BM25 statistics in PostgreSQL.
 
     `PgIndex(url)` opens (and with `create=True` initialises) the schema; the
@@ -87,7 +85,6 @@ class PgIndex:
         self.schema = schema
         self.candidate_budget = candidate_budget
         self.settings = settings or Settings.from_env()
-        self.last_summary: UpdateSummary | None = None
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._connections_lock = threading.Lock()
@@ -261,23 +258,7 @@ class PgIndex:
             raise KeyError(doc_id)
         return tuple(sorted({source for source, _ in row[0]}))
 
-    # -- updates (the pipeline is rag.index.update; committed when it returns) -------------
-
-    def add(self, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
-        """Bring the database up to date with files and folders (see `rag.index.update`)."""
-        self.last_summary = update.add_paths(self, paths, progress)
-        return self.last_summary
-
-    def add_documents(
-        self, documents: Sequence[Document], paths: Sequence[str | None] | None = None, progress: bool = False
-    ) -> UpdateSummary:
-        """Add already-loaded documents (e.g. an upload); `paths[i]` is where documents[i] lives, if anywhere."""
-        self.last_summary = update.add_documents(self, documents, paths, progress)
-        return self.last_summary
-
-    def remove(self, doc_ids_or_sources: Sequence[str]) -> int:
-        """Remove documents by doc_id, file name (source) or path; returns how many were removed."""
-        return update.remove(self, doc_ids_or_sources)
+    # -- storage primitives of the update pipeline (each update commits when it returns) --
 
     def save(self) -> None:
         """Nothing to do: every update is committed when it returns (present for the UI's sake)."""
