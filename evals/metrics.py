@@ -58,6 +58,7 @@ UNANSWERABLE = "unanswerable"
 NOT_FOUND = "not_found"
 
 _SPACE = re.compile(r"\s+")
+_SECOND_DOC = re.compile(r"second doc:\s*(\S+)")
 
 
 class GoldError(ValueError):
@@ -84,7 +85,7 @@ class GoldItem:
     question: str
     answer_facts: tuple[str, ...]
     evidence: tuple[str, ...]
-    doc: str | None  # file name of the report holding the evidence
+    doc: str | None  # file name (or corpus-relative path) of the report holding the evidence
     section: str | None
     kind: str  # number, date, list, entity, section, english, metadata, unanswerable, …
     note: str = ""
@@ -96,6 +97,20 @@ class GoldItem:
     @property
     def has_evidence(self) -> bool:
         return bool(self.evidence) and self.doc is not None
+
+    @property
+    def docs(self) -> frozenset[str]:
+        """File names of the reports holding the evidence: `doc`, plus a compare question's other
+        report, which the gold files name in the note as "second doc: <path> (…)".
+
+        >>> GoldItem("x", "q", ("a",), ("e",), "national/r-2015.txt", None, "compare",
+        ...          "second doc: national/r-2016.txt (2.18万亿元)").docs == {"r-2015.txt", "r-2016.txt"}
+        True
+        """
+        if self.doc is None:
+            return frozenset()
+        others = _SECOND_DOC.findall(self.note)
+        return frozenset(Path(d).name for d in (self.doc, *others))
 
 
 def parse_gold(lines: Iterable[str], where: str = "gold") -> list[GoldItem]:
@@ -229,7 +244,7 @@ class SystemResult:
 
 
 def _contains_evidence(item: GoldItem, doc: str, text: str) -> bool:
-    if doc != item.doc:
+    if Path(doc).name not in item.docs:
         return False
     haystack = normalize(text)
     return any(normalize(e) in haystack for e in item.evidence)
@@ -282,7 +297,7 @@ def citation_matches(item: GoldItem, citations: Sequence[CitedQuote]) -> tuple[i
 
 def evidence_covered(item: GoldItem, citations: Sequence[CitedQuote]) -> tuple[int, int]:
     """(evidence strings quoted by some citation from the right report, all evidence strings)."""
-    quotes = [normalize(c.quote) for c in citations if c.doc == item.doc]
+    quotes = [normalize(c.quote) for c in citations if Path(c.doc).name in item.docs]
     covered = sum(1 for e in item.evidence if any(normalize(e) in q for q in quotes))
     return covered, len(item.evidence)
 

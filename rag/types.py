@@ -9,21 +9,54 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DocumentMeta", "Document", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "Turn"]
+__all__ = ["DocumentMeta", "Document", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "Turn", "Level", "FactSpan"]
 
 AnswerMode = Literal["extractive", "llm", "not_found"]
+# Who issued a report: the State Council (and its General Office), a province (or a provincial-level
+# city or region), a city, a district or county, or a department of any of them.
+Level = Literal["国务院", "省", "市", "区县", "部门"]
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpan:
+    """Where a fact of the report's identity stands in its text: `document.text[start:end]`."""
+
+    name: str  # the DocumentMeta field it supports, e.g. "meeting", "speaker", "doc_number"
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentMeta:
-    """Metadata read off a report (None where the report does not say)."""
+    """The report's identity, read off its own header lines and structure (None where it does not say).
 
-    publisher: str | None = None  # 来源, e.g. 苏州市科学技术局
+    `year` is the year in the report's name (2025年政府工作报告 → 2025, 2024年度法治政府建设情况报告
+    → 2024, an 意见 issued in 2019 → 2019); `reports_on` the year it reviews (2024 for both reports);
+    `issued` the year it was delivered or issued (2025 for both).
+    """
+
+    publisher: str | None = None  # 来源 as the page says, e.g. 苏州市科学技术局, 新华日报
     published: str | None = None  # 发布时间 as an ISO date, e.g. 2025-02-12
-    year: int | None = None  # the year the report covers, e.g. 2024
-    place: str | None = None  # city/province named in the title, e.g. 苏州
+    year: int | None = None
+    place: str | None = None  # the place the issuer governs, e.g. 江苏省, 苏州市; None for national documents
     format: str = "txt"  # txt, md, html, pdf, docx
     encoding: str | None = None  # detected text encoding, for text formats
+    issuer: str | None = None  # 国务院, 国务院办公厅, 江苏省人民政府, 苏州市科学技术局
+    level: Level | None = None
+    genre: str | None = None  # 政府工作报告, 法治政府建设报告, 意见, 通知, 办法, 条例, 方案, 规划, 统计公报…
+    reports_on: int | None = None
+    issued: int | None = None
+    delivered: str | None = None  # ISO date the report was delivered / the document was signed (成文日期)
+    meeting: str | None = None  # e.g. 第十四届全国人民代表大会第三次会议
+    speaker: str | None = None  # who delivered it, e.g. 李克强
+    speaker_role: str | None = None  # e.g. 国务院总理, 省长, 代理主席
+    doc_number: str | None = None  # 发文字号, e.g. 国发〔2019〕5号
+    effective: str | None = None  # ISO date it takes effect (施行)
+    spans: tuple[FactSpan, ...] = ()  # where the facts above stand in the text
+
+    def span_of(self, name: str) -> FactSpan | None:
+        """Where the fact `name` stands in the text, or None."""
+        return next((s for s in self.spans if s.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)

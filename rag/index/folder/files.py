@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import IndexCorruptError, IndexMismatchError
-from ...types import Chunk, Document, DocumentMeta
+from ...types import Chunk, Document, DocumentMeta, FactSpan
 from .layout import FORMAT_VERSION, MANIFEST, rebuild_hint
 
 __all__ = [
@@ -179,7 +179,9 @@ def document_to_record(doc: Document) -> dict[str, Any]:
 
 def document_from_record(record: Mapping[str, Any]) -> Document:
     known = {f.name for f in dataclasses.fields(DocumentMeta)}
-    meta = DocumentMeta(**{k: v for k, v in (record.get("meta") or {}).items() if k in known})
+    fields = {k: v for k, v in (record.get("meta") or {}).items() if k in known}
+    fields["spans"] = tuple(FactSpan(str(s["name"]), int(s["start"]), int(s["end"])) for s in fields.get("spans") or ())
+    meta = DocumentMeta(**fields)
     return Document(
         doc_id=str(record["doc_id"]),
         title=str(record["title"]),

@@ -28,6 +28,7 @@ class DocTable:
     years: np.ndarray  # int64; -1 where the report names no year
     publisher_names: list[str]  # distinct publishers ("" for none)
     publisher_of: np.ndarray  # index into publisher_names, per document
+    facets: dict[str, np.ndarray]  # place / genre / level of each document ("" for none)
 
     @classmethod
     def of(cls, documents: dict[str, Document]) -> DocTable:
@@ -42,6 +43,9 @@ class DocTable:
             years=np.fromiter((m.year if m.year is not None else -1 for m in metas), dtype=np.int64, count=len(metas)),
             publisher_names=names,
             publisher_of=np.fromiter((slot[m.publisher or ""] for m in metas), dtype=np.int64, count=len(metas)),
+            facets={
+                name: np.array([getattr(m, name) or "" for m in metas], dtype=object) for name in ("place", "genre", "level")
+            },
         )
 
     def positions(self, chunks: Sequence[Chunk]) -> np.ndarray:
@@ -53,7 +57,7 @@ class DocTable:
 
         A document passes `doc_ids` when it is listed, `years` when its year is
         listed, `publishers` when its publisher contains one of them (科技局 matches
-        苏州市科技局).
+        苏州市科技局), `places`/`genres`/`levels` when its place, genre or level is listed.
         """
         keep = np.ones(len(self.ordered), dtype=bool)
         if filters.doc_ids is not None:
@@ -71,4 +75,7 @@ class DocTable:
                 count=len(self.publisher_names),
             )
             keep &= matches[self.publisher_of]
+        for name, wanted_values in (("place", filters.places), ("genre", filters.genres), ("level", filters.levels)):
+            if wanted_values is not None:
+                keep &= np.isin(self.facets[name], list(wanted_values))
         return keep

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...types import Chunk, Document, DocumentMeta
+from ...types import Chunk, Document, DocumentMeta, FactSpan
 
-__all__ = ["CHUNK_COLUMNS", "DOCUMENT_COLUMNS", "chunk_from_row", "document_from_row", "redact"]
+__all__ = ["CHUNK_COLUMNS", "DOCUMENT_COLUMNS", "chunk_from_row", "document_from_row", "meta_to_json", "meta_from_json", "redact"]
 
 CHUNK_COLUMNS = "c.id, c.chunk_id, c.doc_id, c.ordinal, c.start_offset, c.end_offset, c.section, c.text"
-DOCUMENT_COLUMNS = "doc_id, title, text, source, publisher, published, year, place, format, encoding"
+DOCUMENT_COLUMNS = "doc_id, title, text, source, meta"
 
 
 def chunk_from_row(row: Sequence[Any]) -> tuple[int, Chunk]:
@@ -21,9 +23,21 @@ def chunk_from_row(row: Sequence[Any]) -> tuple[int, Chunk]:
 
 def document_from_row(row: Sequence[Any]) -> Document:
     """A document from a row of DOCUMENT_COLUMNS."""
-    doc_id, title, text, source, publisher, published, year, place, fmt, encoding = row
-    meta = DocumentMeta(publisher=publisher, published=published, year=year, place=place, format=fmt, encoding=encoding)
-    return Document(doc_id=doc_id, title=title, text=text, source=source, meta=meta)
+    doc_id, title, text, source, meta = row
+    return Document(doc_id=doc_id, title=title, text=text, source=source, meta=meta_from_json(meta))
+
+
+def meta_to_json(meta: DocumentMeta) -> str:
+    """The identity as stored in the `meta` jsonb column."""
+    return json.dumps(dataclasses.asdict(meta), ensure_ascii=False)
+
+
+def meta_from_json(raw: Mapping[str, Any] | None) -> DocumentMeta:
+    """The identity from the `meta` column (fields this version does not know are ignored)."""
+    known = {f.name for f in dataclasses.fields(DocumentMeta)}
+    fields = {k: v for k, v in (raw or {}).items() if k in known}
+    fields["spans"] = tuple(FactSpan(str(s["name"]), int(s["start"]), int(s["end"])) for s in fields.get("spans") or ())
+    return DocumentMeta(**fields)
 
 
 def redact(url: str) -> str:

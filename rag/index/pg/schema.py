@@ -3,7 +3,8 @@
 Everything lives in one schema (default `policyqa`):
 
     meta(key, value jsonb)            the manifest: format version, model, dim, chunker, tokenizer
-    documents(doc_id PK, title, text, origins jsonb, publisher, year, place, …)
+    documents(doc_id PK, title, text, origins jsonb, meta jsonb (the whole DocumentMeta),
+              publisher, year, place, genre, level (copies of meta fields, for filters))
     chunks(id PK, chunk_id, doc_id → documents ON DELETE CASCADE, ordinal,
            start_offset, end_offset, section text[], text,
            embedding vector(dim))                   HNSW index (vector_ip_ops)
@@ -37,7 +38,7 @@ __all__ = [
     "create_search_indexes",
 ]
 
-PG_FORMAT_VERSION = 1
+PG_FORMAT_VERSION = 2  # 2: the report identity (meta jsonb; genre and level columns for filters)
 DEFAULT_SCHEMA = "policyqa"
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults
 LOCK_KEY = 0x706F6C6963797161  # "policyqa": serialises writers of one database
@@ -81,8 +82,8 @@ _TABLES = (
         source text NOT NULL,
         origins jsonb NOT NULL DEFAULT '[]',
         text text NOT NULL,
-        publisher text, published text, year int, place text,
-        format text NOT NULL DEFAULT 'txt', encoding text,
+        publisher text, year int, place text, genre text, level text,
+        meta jsonb NOT NULL DEFAULT '{}',
         chunk_count int NOT NULL,
         added_at timestamptz NOT NULL DEFAULT now())""",
     """CREATE TABLE {s}.chunks (

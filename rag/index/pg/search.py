@@ -69,6 +69,10 @@ class PgFilter:
                 "WHERE p.name <> '' AND strpos(coalesce(d.publisher, ''), p.name) > 0)"
             )
             params["f_publishers"] = sorted(f.publishers)
+        for column, values in (("place", f.places), ("genre", f.genres), ("level", f.levels)):
+            if values is not None:
+                conditions.append(f"d.{column} = ANY(%(f_{column})s::text[])")
+                params[f"f_{column}"] = sorted(values)
         where = " AND ".join(conditions) or "TRUE"
         return f"{alias}.doc_id IN (SELECT d.doc_id FROM {{s}}.documents d WHERE {where})", params
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ...types import Chunk, Document
 from ..protocol import Origin
+from .rows import meta_to_json
 from .schema import LOCK_KEY, create_search_indexes, qualify
 
 if TYPE_CHECKING:
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["insert_document", "copy_chunks", "delete_documents", "set_origins", "bulk_copy"]
 
-_DOCUMENT_INSERT_COLUMNS = (
-    "doc_id, title, source, origins, text, publisher, published, year, place, format, encoding, chunk_count"
-)
+_DOCUMENT_INSERT_COLUMNS = "doc_id, title, source, origins, text, meta, publisher, year, place, genre, level, chunk_count"
 
 
 def insert_document(
@@ -37,17 +36,21 @@ def insert_document(
     tokens: Sequence[Sequence[str]],
 ) -> None:
     """Insert one document and its chunks, and count their terms (origins are set by `set_origins`)."""
-    meta = doc.meta
     conn.execute(
         qualify(
             f"INSERT INTO {{s}}.documents ({_DOCUMENT_INSERT_COLUMNS}) "
             "VALUES (%s, %s, %s, '[]', %s, %s, %s, %s, %s, %s, %s, %s)",
             schema,
         ),
-        (doc.doc_id, doc.title, doc.source, doc.text, meta.publisher, meta.published, meta.year, meta.place,
-         meta.format, meta.encoding, len(chunks)),
-    )  # fmt: skip
+        (doc.doc_id, doc.title, doc.source, doc.text, *_meta_columns(doc), len(chunks)),
+    )
     copy_chunks(conn, schema, chunks, vectors, [Counter(t) for t in tokens])
+
+
+def _meta_columns(doc: Document) -> tuple[Any, ...]:
+    """meta jsonb, then the copies filters read: publisher, year, place, genre, level."""
+    m = doc.meta
+    return meta_to_json(m), m.publisher, m.year, m.place, m.genre, m.level
 
 
 def set_origins(conn: psycopg.Connection[Any], schema: str, doc_id: str, origins: frozenset[Origin]) -> None:
@@ -166,11 +169,10 @@ def bulk_copy(
             qualify(f"COPY {{s}}.documents ({_DOCUMENT_INSERT_COLUMNS}) FROM STDIN", schema)
         ) as copy:
             for doc in documents:
-                m = doc.meta
+                origins = json.dumps([[doc.source, ""]])
                 copy.write_row(
-                    (doc.doc_id, doc.title, doc.source, json.dumps([[doc.source, ""]]), doc.text, m.publisher,
-                     m.published, m.year, m.place, m.format, m.encoding, len(by_doc.get(doc.doc_id, ())))
-                )  # fmt: skip
+                    (doc.doc_id, doc.title, doc.source, origins, doc.text, *_meta_columns(doc), len(by_doc.get(doc.doc_id, ())))
+                )
         for lo in range(0, len(chunks), batch):
             hi = min(lo + batch, len(chunks))
             copy_chunks(
