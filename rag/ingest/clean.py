@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
+from ..text.dates import DATE, iso_date, parse_date
 from ..text.normalize import CJK, CJK_PUNCT, normalize_width
 from ..text.sentences import SENTENCE_END
+from .chrome import COUNTER_FIELD, LICENCE_TAIL, is_chrome_line
 
-__all__ = ["CleanedReport", "clean_report", "parse_date"]
+__all__ = ["CleanedReport", "clean_report"]
 
 # Characters that are never content: zero-width marks, soft hyphen, BOM, CR.
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\r]")
@@ -44,30 +45,29 @@ _NOISE_LINE = re.compile(
     r"|版权所有|备案号|ICP备|网站标识码|主办单位[:：]|承办单位[:：]|技术支持[:：]"
     r"|^(?:浏览量|浏览次数|访问量|阅读量|点击数|阅读次数)[:：]?\s*\d*\s*$"
 )
+_LICENCE_TAIL_CHARS = 1500  # how far from the end a licence notice may start
 _META_LINE = re.compile(r"(?:来源|发布机构|发文机关)[:：]|(?:发布时间|发布日期|成文日期)[:：]|(?:浏览量|浏览次数|访问量)[:：]")
 # The publisher ends where the next header field, a run of spaces or a separator starts.
 _PUBLISHER = re.compile(
     r"(?:来源|发布机构|发文机关|信息来源)[:：]\s*(.+?)\s*(?=发布时间|发布日期|成文日期|浏览|访问|字体|字号|作者|点击|\s{2}|[|｜【\[]|$)"
 )
-_DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
-_PUBLISHED = re.compile(r"(?:发布时间|发布日期|成文日期|时间|日期)[:：]\s*" + _DATE.pattern)
+_PUBLISHED = re.compile(r"(?:发布时间|发布日期|成文日期|时间|日期)[:：]\s*" + DATE.pattern)
 _TITLE_WORDS = re.compile(r"报告|计划|要点|方案|总结|规划|办法|意见|通知|决定|条例|规定|情况|公报|纲要|细则")
 _ORG_SUFFIX = re.compile(r"(?:局|委|办|办公室|政府|院|厅|会|室|中心|部|委员会|所|站|处|馆|队)$")
 _SIGNED_DATE = re.compile(r"^(?:\d{4}年\d{1,2}月\d{1,2}日|\d{7,8}|\d{4}[-./]\d{1,2}[-./]\d{1,2})$")
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_PLACE = re.compile(r"^(.{2,7}?)(?:市|省|自治区|特别行政区|自治州|地区|盟|县|区)")
 
 
 @dataclass(frozen=True, eq=False)
 class CleanedReport:
-    """The cleaned text, what the header said, and where each character came from."""
+    """The cleaned text, what the header said, and where each character came from.
+
+    (Who issued the report, its place and years are read from the cleaned text by
+    `rag.ingest.identity`.)"""
 
     text: str
     title: str | None
     publisher: str | None
     published: str | None  # ISO date
-    year: int | None
-    place: str | None
     signature: str | None
     source_index: np.ndarray  # source_index[i] = offset in the raw text of text[i]
 
@@ -76,35 +76,6 @@ class CleanedReport:
         if offset == len(self.text):
             return int(self.source_index[-1]) + 1 if len(self.text) else 0
         return int(self.source_index[offset])
-
-
-def parse_date(text: str, hint: str | None = None) -> str | None:
-    """An ISO date from '2025-02-12 14:34', '2025年2月12日', or a bare '2025212'.
-
-    A bare 7-digit date is ambiguous (2025-2-12 or 2025-21-2); only valid
-    readings count and the one equal to `hint` wins.
-    >>> parse_date("2025212")
-    '2025-02-12'
-    """
-    text = text.strip()
-    m = _DATE.search(text)
-    if m:
-        return _iso(*map(int, m.groups()))
-    if re.fullmatch(r"\d{7,8}", text):
-        year, rest = int(text[:4]), text[4:]
-        splits = [(rest[:2], rest[2:])] if len(rest) == 4 else [(rest[:1], rest[1:]), (rest[:2], rest[2:])]
-        readings = [d for mm, dd in splits if (d := _iso(year, int(mm), int(dd)))]
-        if hint in readings:
-            return hint
-        return readings[0] if readings else None
-    return None
-
-
-def _iso(year: int, month: int, day: int) -> str | None:
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
 
 
 def clean_report(raw: str, title_hint: str | None = None, published_hint: str | None = None) -> CleanedReport:
@@ -124,9 +95,12 @@ def clean_report(raw: str, title_hint: str | None = None, published_hint: str | 
         if _META_LINE.search(stripped) and len(stripped) < 160:
             publisher = publisher or _match(_PUBLISHER, stripped)
             published = published or _published(stripped)
+            # the header line stays (the report's own facts, citable); the site's counters go
+            for m in COUNTER_FIELD.finditer(line):
+                keep[start + m.start() : start + m.end()] = False
+        elif (_NOISE_LINE.search(stripped) or is_chrome_line(stripped)) and len(stripped) < 80:
             keep[start:end] = False
-        elif _NOISE_LINE.search(stripped) and len(stripped) < 80:
-            keep[start:end] = False
+    _drop_licence_tail(text, keep)
     title = _take_title(lines, header_end, keep, title_hint)
     signature, signed = _take_signature(lines, keep)
     text, index = _apply(text, keep, index)
@@ -138,17 +112,22 @@ def clean_report(raw: str, title_hint: str | None = None, published_hint: str | 
     text, index = _strip(text, index)
 
     published = published_hint or published or parse_date(signed or "", None)
-    year = _report_year(title, text)
     return CleanedReport(
         text=text,
         title=title,
         publisher=publisher or signature,
         published=published,
-        year=year,
-        place=_place(publisher or signature or title),
         signature=signature,
         source_index=index,
     )
+
+
+def _drop_licence_tail(text: str, keep: np.ndarray) -> None:
+    """A wiki's licence notice at the very end is the site's, not the report's."""
+    tail = max(0, len(text) - _LICENCE_TAIL_CHARS)
+    m = LICENCE_TAIL.search(text, tail)
+    if m:
+        keep[m.start() :] = False
 
 
 def _drop_matches(keep: np.ndarray, pattern: re.Pattern[str], text: str) -> None:
@@ -190,14 +169,14 @@ def _match(pattern: re.Pattern[str], text: str) -> str | None:
 
 def _published(line: str) -> str | None:
     m = _PUBLISHED.search(line)
-    return _iso(*map(int, m.groups())) if m else None
+    return iso_date(*map(int, m.groups())) if m else None
 
 
 def _first_content_line(lines: list[tuple[int, int, str]]) -> int:
     """Index of the first line that is neither blank nor page noise."""
     for i, (_, _, line) in enumerate(lines):
         stripped = line.strip()
-        if stripped and not _NOISE_LINE.search(stripped) and not _META_LINE.search(stripped):
+        if stripped and not _NOISE_LINE.search(stripped) and not _META_LINE.search(stripped) and not is_chrome_line(stripped):
             return i
     return len(lines)
 
@@ -236,18 +215,3 @@ def _take_signature(lines: list[tuple[int, int, str]], keep: np.ndarray) -> tupl
             break
         keep[start:end] = False
     return signature, signed
-
-
-def _report_year(title: str | None, text: str) -> int | None:
-    for source in (title or "", text[:300]):
-        m = _YEAR.search(source)
-        if m:
-            return int(m.group(1))
-    return None
-
-
-def _place(name: str | None) -> str | None:
-    if not name:
-        return None
-    m = _PLACE.match(name)
-    return m.group(1) if m else None

@@ -15,6 +15,7 @@ from ..errors import LoadError
 from ..types import Document, DocumentMeta
 from .clean import clean_report
 from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
+from .identity import read_identity
 
 __all__ = [
     "load_document",
@@ -54,15 +55,35 @@ def document_from_extracted(extracted: Extracted, source: str, path: str) -> Doc
     cleaned = clean_report(extracted.text, title_hint=extracted.title, published_hint=extracted.published)
     if not cleaned.text.strip():
         raise LoadError(path, "no report text left after removing page noise")
-    title = cleaned.title or Path(source).stem
+    identity = read_identity(
+        cleaned.text,
+        cleaned.title,
+        publisher=cleaned.publisher,
+        published=cleaned.published,
+        signature=cleaned.signature,
+        source=source,
+    )
     meta = DocumentMeta(
         publisher=cleaned.publisher,
         published=cleaned.published,
-        year=cleaned.year,
-        place=cleaned.place,
+        year=identity.year,
+        place=identity.place,
         format=extracted.format,
         encoding=extracted.encoding,
+        issuer=identity.issuer,
+        level=identity.level,
+        genre=identity.genre,
+        reports_on=identity.reports_on,
+        issued=identity.issued,
+        delivered=identity.delivered,
+        meeting=identity.meeting,
+        speaker=identity.speaker,
+        speaker_role=identity.speaker_role,
+        doc_number=identity.doc_number,
+        effective=identity.effective,
+        spans=identity.spans,
     )
+    title = identity.title or cleaned.title or Path(source).stem
     return Document(doc_id=doc_id_for(cleaned.text), title=title, text=cleaned.text, source=source, meta=meta)
 
 

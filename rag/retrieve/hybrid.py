@@ -23,6 +23,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import ConfigError, QueryError
 from ..index.filters import Filters
+from ..text.places import places_in
 from ..text.synonyms import synonyms_of
 from ..text.tokenize import word_tokenize
 from ..types import Hit
@@ -179,7 +180,7 @@ def _apply_preferences(index: SearchBackend, question: str, fused: dict[int, flo
     """Soft preference for the year and place a question names."""
     info = analyze_query(question)
     years = {str(y) for y in info.years}
-    places = {p for p in _known_places(index) if p in question}
+    places = set(places_in(question, _known_places(index)))
     if not years and not places:
         return
     for position in fused:

@@ -170,6 +170,8 @@ def _read_documents(
             raise IndexCorruptError(
                 f"{gen / layout.DOCUMENTS} holds {doc.doc_id}, which the manifest does not list: {hint}"
             )
+        if any(not 0 <= span.start <= span.end <= len(doc.text) for span in doc.meta.spans):
+            raise IndexCorruptError(f"{gen / layout.DOCUMENTS}: {doc.doc_id} has a fact span outside its text: {hint}")
         documents[doc.doc_id] = doc
         try:
             origins[doc.doc_id] = frozenset((str(o["source"]), str(o["path"] or "")) for o in info["origins"])

@@ -15,7 +15,8 @@ from collections import Counter
 from datetime import date
 
 from ...errors import LoadError
-from .common import EDGE_SPACE, Extracted, cjk_count, heading_line, join_paragraphs, squash
+from ..chrome import is_chrome_line
+from .common import Extracted, cjk_count, heading_line, join_paragraphs, squash
 
 __all__ = ["extract_html"]
 
@@ -43,19 +44,6 @@ _DATE = re.compile(
     r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})|\b((?:19|20)\d{2})(\d{2})(\d{2})\b"
 )
 
-# Lines of page furniture that survive structural cleaning (inline in the article area).
-_NAV_LINE = re.compile(r"^(?:您现在的位置|您的位置|当前位置|现在位置|所在位置|位置)\s*[:：]")
-_TOOL_LINE = re.compile(
-    r"^(?:[\s|｜/【】\[\]（）()>:：·]*(?:分享到|分享|微信|微博|新浪微博|腾讯微博|QQ空间|QQ好友|朋友圈|打印此页|打印本页|打印|"
-    r"关闭窗口|关闭本页|关闭|收藏|返回顶部|返回|字体|字号|大|中|小|默认|上一篇|下一篇|扫一扫在手机打开当前页|"
-    r"扫一扫|在手机上查看|视力保护色|保护视力色|繁體|简体|无障碍|长者模式)[\s|｜/【】\[\]（）()>:：·]*)+$"
-)
-_FOOTER_STRONG = re.compile(r"备案号|ICP备|ICP证|网站标识码|公网安备|版权所有|Copyright|©")
-_FOOTER_WEAK = re.compile(
-    r"主办单位|承办单位|技术支持|维护单位|网站地图|联系我们|网站纠错|建议使用|浏览器|分辨率"
-)
-
-
 def extract_html(text: str, encoding: str, name: str) -> Extracted:
     import lxml.html
 
@@ -67,7 +55,7 @@ def extract_html(text: str, encoding: str, name: str) -> Extracted:
     title, published = _html_metadata(tree)
     _drop_furniture(tree)
     lines = _html_body_lines(tree)
-    lines = [line for line in lines if not _is_furniture_line(line)]
+    lines = [line for line in lines if not is_chrome_line(line)]
     out = join_paragraphs(lines)
     if not out:
         raise LoadError(name, "no report text found in the page (only navigation or scripts)")
@@ -149,15 +137,6 @@ def _remove(el) -> None:
     parent.remove(el)
 
 
-def _is_furniture_line(line: str) -> bool:
-    line = line.strip(EDGE_SPACE)
-    if _NAV_LINE.match(line) or _TOOL_LINE.match(line):
-        return True
-    if len(line) > 150:
-        return False
-    return bool(_FOOTER_STRONG.search(line)) or len(set(_FOOTER_WEAK.findall(line))) >= 2
-
-
 def _html_body_lines(tree) -> list[str]:
     """The article's lines: trafilatura's main-content pick, unless the densest
     block of Chinese text holds clearly more text (trafilatura dropped some) or
@@ -181,8 +160,8 @@ def _html_body_lines(tree) -> list[str]:
     if xml:
         main = etree.fromstring(xml.encode("utf-8")).find("main")
         traf_lines = _render(main, _TRAF_BLOCKS, xml=True) if main is not None else []
-        kept = cjk_count("".join(line for line in traf_lines if not _is_furniture_line(line)))
-        body = cjk_count("".join(line for line in dense_lines if not _is_furniture_line(line)))
+        kept = cjk_count("".join(line for line in traf_lines if not is_chrome_line(line)))
+        body = cjk_count("".join(line for line in dense_lines if not is_chrome_line(line)))
         # On short pages trafilatura falls back to one flat paragraph: keep it only
         # when it kept both the text and the paragraph structure.
         if kept >= 0.9 * body and len(traf_lines) >= 0.5 * len(dense_lines):

@@ -1,20 +1,20 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.ingest.clean import clean_report, parse_date
+from rag.ingest.clean import clean_report
+from rag.text.dates import parse_date
 from rag.text.normalize import normalize_width
 
 
-def test_sample_header_is_read_and_removed(sample_text):
+def test_sample_header_is_read_and_kept_without_the_site_chrome(sample_text):
     report = clean_report(sample_text)
     assert report.title == "苏州市科技局2024年度法治政府建设情况报告"
     assert report.publisher == "苏州市科学技术局"
     assert report.published == "2025-02-12"
-    assert report.year == 2024
-    assert report.place == "苏州"
-    for noise in ("您现在的位置", "浏览量", "打印此页", "关闭窗口", "/span>", "⠂", "⠼", "2025212"):
+    for noise in ("您现在的位置", "浏览量", "字体", "打印此页", "关闭窗口", "/span>", "⠂", "⠼", "2025212"):
         assert noise not in report.text
-    assert report.text.startswith("2024年,在市委市政府领导下")
+    # the header line stays, citable, without its view counter
+    assert report.text.startswith("来源:苏州市科学技术局发布时间:2025-02-12 14:34:40\n\n2024年,在市委市政府领导下")
     assert report.text.endswith("推进科技领域“综合查一次”改革工作。")
 
 
