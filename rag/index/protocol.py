@@ -24,7 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..model.protocol import Embedder
-    from ..types import Chunk, Document
+    from ..types import Chunk, Document, DocumentMeta
     from .filters import Filters
 
 __all__ = [
@@ -103,12 +103,13 @@ class Changes:
     document whose files changed (a document's `source` is its first file name)."""
 
     added: Mapping[str, Prepared] = field(default_factory=dict)
-    dropped: frozenset[str] = frozenset()
+    dropped: frozenset[str] = frozenset()  # deleted before `added` is written (a document may be in both)
     origins: Mapping[str, frozenset[Origin]] = field(default_factory=dict)
+    redescribed: Mapping[str, Document] = field(default_factory=dict)  # same text and chunks, new identity
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.dropped or self.origins)
+        return not (self.added or self.dropped or self.origins or self.redescribed)
 
 
 class Writer(Protocol):
@@ -137,8 +138,8 @@ class Store(Protocol):
         """(max_tokens, overlap) the configuration asks for, or None to keep the index's own."""
         ...
 
-    def stored(self, doc_ids: Sequence[str]) -> set[str]:
-        """Which of `doc_ids` the store holds (read without the writer lock: a hint)."""
+    def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, DocumentMeta]]:
+        """Title and identity of those of `doc_ids` the store holds (read without the writer lock: a hint)."""
         ...
 
     def writing(self) -> AbstractContextManager[Writer]:

@@ -63,6 +63,7 @@ class UpdateSummary:
     errors: tuple[LoadError, ...] = ()
     total_documents: int = 0
     total_chunks: int = 0
+    refreshed: int = 0  # unchanged text whose identity was read anew (nothing re-embedded)
 
 
 @dataclass(frozen=True)
@@ -147,30 +148,38 @@ def _apply(
     for doc, _ in loaded:
         incoming.setdefault(doc.doc_id, doc)
     stored = store.stored(sorted(incoming))
-    # Chunk and embed outside the lock (slow); content already stored is skipped.
-    prepared = prepare(store, [d for i, d in incoming.items() if i not in stored], progress)
+    # Text already stored is not embedded again, unless its title changed (passages embed the
+    # title); when only other identity facts changed (a better reader), they are re-described.
+    retitled = {d for d, doc in incoming.items() if d in stored and stored[d][0] != doc.title}
+    redescribed = {d for d, doc in incoming.items() if d in stored and d not in retitled and stored[d][1] != doc.meta}
+    # Chunk and embed outside the lock (slow).
+    prepared = prepare(store, [doc for d, doc in incoming.items() if d not in stored or d in retitled], progress)
     with store.writing() as writer:
         origins = writer.origins()
         plan = reconcile(origins, loaded, gone_paths(origins, present, folders))
+        renewed = plan.known & retitled
         missing = [doc for doc_id, doc in plan.new.items() if doc_id not in prepared]
         if missing:  # removed by another writer since we looked: embed them now
             prepared.update(prepare(store, missing, progress=False))
+        after = {**origins, **plan.origins}
         changes = Changes(
-            added={doc_id: prepared[doc_id] for doc_id in plan.new},
-            dropped=plan.dropped,
-            origins=plan.origins,
+            added={doc_id: prepared[doc_id] for doc_id in (*plan.new, *sorted(renewed))},
+            dropped=plan.dropped | renewed,
+            origins={**plan.origins, **{d: after[d] for d in renewed}},
+            redescribed={d: incoming[d] for d in sorted(plan.known & redescribed)},
         )
         totals = writer.write(changes)
     updated = {d for d, old in plan.replaced.items() if old in plan.dropped}
     return UpdateSummary(
         added=len(plan.new) - len(updated),
-        updated=len(updated),
+        updated=len(updated) + len(renewed),
         removed=len(plan.dropped) - len(updated),
-        skipped=len(plan.known),
-        chunks=sum(len(prepared[d].chunks) for d in plan.new),
+        skipped=len(plan.known) - len(renewed) - len(changes.redescribed),
+        chunks=sum(len(prepared[d].chunks) for d in changes.added),
         seconds=0.0,
         total_documents=totals[0],
         total_chunks=totals[1],
+        refreshed=len(changes.redescribed),
     )
 
 
@@ -185,6 +194,7 @@ def _finish(summary: UpdateSummary, start: float, errors: Sequence[LoadError]) -
         errors=tuple(errors),
         total_documents=summary.total_documents,
         total_chunks=summary.total_chunks,
+        refreshed=summary.refreshed,
     )
 
 

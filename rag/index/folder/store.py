@@ -21,7 +21,7 @@ import numpy as np
 from ...config import Settings
 from ...errors import IndexMismatchError
 from ...model.embedder import get_embedder
-from ...types import Chunk, Document
+from ...types import Chunk, Document, DocumentMeta
 from ..filters import Filters
 from ..manifest import check_model, chunker_entry
 from ..passages import EMBED_TEXT_VERSION, passage_text
@@ -241,8 +241,9 @@ class FolderIndex(PipelineUpdates):
         # Without explicit settings the index keeps chunking as it did (only the version must match).
         return (self._settings.chunk_tokens, self._settings.chunk_overlap) if self._settings else None
 
-    def stored(self, doc_ids: Sequence[str]) -> set[str]:
-        return {d for d in doc_ids if d in self.documents}
+    def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, DocumentMeta]]:
+        docs = self.documents
+        return {d: (docs[d].title, docs[d].meta) for d in doc_ids if d in docs}
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[_Writer]:
@@ -327,6 +328,8 @@ class _Writer:
             origins.update(changes.origins)
             documents = {d: doc for d, doc in index.documents.items() if d not in changes.dropped}
             documents.update({d: p.document for d, p in changes.added.items()})
+            for doc_id, doc in changes.redescribed.items():  # the stored source stays
+                documents[doc_id] = dataclasses.replace(doc, source=documents[doc_id].source)
             for doc_id in changes.origins:  # a document's source is its first file name
                 first = sources_of(origins[doc_id])[0]
                 if documents[doc_id].source != first:

@@ -21,14 +21,14 @@ from ...config import Settings
 from ...errors import ConfigError, IndexCorruptError, IndexMismatchError, RagError
 from ...model.embedder import get_embedder
 from ...text.tokenize import tokenize, tokenizer_fingerprint
-from ...types import Chunk, Document
+from ...types import Chunk, Document, DocumentMeta
 from ..filters import Filters
 from ..manifest import check_model
 from ..protocol import Changes, Origin
 from ..update import PipelineUpdates
 from . import write
 from .lookups import ChunkView, DocumentView, Lookups
-from .rows import redact
+from .rows import meta_from_json, redact
 from .schema import (
     DEFAULT_SCHEMA,
     LOCK_KEY,
@@ -267,13 +267,13 @@ class PgIndex(PipelineUpdates):
     def chunk_settings(self) -> tuple[int, int] | None:
         return self.settings.chunk_tokens, self.settings.chunk_overlap
 
-    def stored(self, doc_ids: Sequence[str]) -> set[str]:
+    def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, DocumentMeta]]:
         if not doc_ids:
-            return set()
+            return {}
         rows = self._conn().execute(
-            self._q("SELECT doc_id FROM {s}.documents WHERE doc_id = ANY(%s::text[])"), (list(doc_ids),)
+            self._q("SELECT doc_id, title, meta FROM {s}.documents WHERE doc_id = ANY(%s::text[])"), (list(doc_ids),)
         ).fetchall()
-        return {r[0] for r in rows}
+        return {doc_id: (title, meta_from_json(meta)) for doc_id, title, meta in rows}
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[_Writer]:
@@ -334,12 +334,14 @@ class _Writer:
 
     def write(self, changes: Changes) -> tuple[int, int]:
         schema = self._index.schema
+        write.delete_documents(self._conn, schema, sorted(changes.dropped))
         for _, new in sorted(changes.added.items()):
             write.insert_document(self._conn, schema, new.document, new.chunks, new.vectors, new.tokens)
-        write.delete_documents(self._conn, schema, sorted(changes.dropped))
         for doc_id, origins in sorted(changes.origins.items()):
             write.set_origins(self._conn, schema, doc_id, origins)
-        self.touched |= set(changes.dropped) | set(changes.origins)
+        for _, doc in sorted(changes.redescribed.items()):
+            write.set_meta(self._conn, schema, doc)
+        self.touched |= set(changes.dropped) | set(changes.origins) | set(changes.redescribed)
         documents = int(self._conn.execute(self._index._q("SELECT count(*) FROM {s}.documents")).fetchone()[0])
         chunks = int(self._conn.execute(self._index._q("SELECT n_chunks FROM {s}.stats")).fetchone()[0])
         return documents, chunks

@@ -22,7 +22,7 @@ from .schema import LOCK_KEY, create_search_indexes, qualify
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["insert_document", "copy_chunks", "delete_documents", "set_origins", "bulk_copy"]
+__all__ = ["insert_document", "copy_chunks", "delete_documents", "set_origins", "set_meta", "bulk_copy"]
 
 _DOCUMENT_INSERT_COLUMNS = "doc_id, title, source, origins, text, meta, publisher, year, place, genre, level, chunk_count"
 
@@ -51,6 +51,15 @@ def _meta_columns(doc: Document) -> tuple[Any, ...]:
     """meta jsonb, then the copies filters read: publisher, year, place, genre, level."""
     m = doc.meta
     return meta_to_json(m), m.publisher, m.year, m.place, m.genre, m.level
+
+
+def set_meta(conn: psycopg.Connection[Any], schema: str, doc: Document) -> None:
+    """Record a document's identity anew (its text, title and chunks are unchanged)."""
+    conn.execute(
+        qualify("UPDATE {s}.documents SET meta = %s, publisher = %s, year = %s, place = %s, genre = %s, level = %s "
+                "WHERE doc_id = %s", schema),
+        (*_meta_columns(doc), doc.doc_id),
+    )  # fmt: skip
 
 
 def set_origins(conn: psycopg.Connection[Any], schema: str, doc_id: str, origins: frozenset[Origin]) -> None:

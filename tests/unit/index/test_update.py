@@ -89,3 +89,24 @@ def test_the_pipeline_embeds_only_new_content(tmp_path: Path) -> None:
     assert first is not None and (first.added, first.chunks) == (1, 1)
     assert second is not None and (second.added, second.skipped, second.chunks) == (1, 1, 1)
     assert third is not None and (third.removed, third.skipped, third.chunks, third.total_documents) == (1, 1, 0, 1)
+
+
+def test_a_new_identity_is_stored_without_embedding_and_a_new_title_is_embedded(tmp_path: Path) -> None:
+    import dataclasses
+
+    from rag.index.folder.store import FolderIndex
+    from rag.types import DocumentMeta
+
+    embedder = HashEmbedder(32)
+    index = FolderIndex.create(tmp_path / "idx", settings=Settings(model=embedder.name), embedder=embedder)
+    first = Document("d1", "标题", "一、总体\n全年检查企业11家。", "a.txt", DocumentMeta(genre="报告"))
+    index.add_documents([first])
+    better = dataclasses.replace(first, meta=DocumentMeta(genre="法治政府建设报告", place="苏州市"))
+    s = index.add_documents([better])
+    assert (s.refreshed, s.chunks, s.added, s.updated) == (1, 0, 0, 0)  # nothing re-embedded
+    assert index.documents["d1"].meta.genre == "法治政府建设报告"
+    retitled = dataclasses.replace(better, title="苏州市科技局2024年度法治政府建设情况报告")
+    s = index.add_documents([retitled])
+    assert (s.updated, s.chunks, s.skipped) == (1, 1, 0)  # passages embed the title: embedded again
+    assert index.documents["d1"].title == retitled.title and len(index.chunks) == 1
+    assert index.sources("d1") == ("a.txt",)
