@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DocumentMeta", "Document", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "Turn", "Level", "FactSpan"]
+__all__ = ["DocumentMeta", "Document", "ReportCard", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "Turn", "Level", "FactSpan"]
 
 AnswerMode = Literal["extractive", "llm", "not_found"]
 # Who issued a report: the State Council (and its General Office), a province (or a provincial-level
@@ -68,6 +68,20 @@ class Document:
     text: str
     source: str  # file name the report was loaded from
     meta: DocumentMeta = field(default_factory=DocumentMeta)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCard:
+    """A report without its text: what scope resolution, filters and listings read."""
+
+    doc_id: str
+    title: str
+    source: str
+    meta: DocumentMeta
+
+    @classmethod
+    def of(cls, doc: Document) -> ReportCard:
+        return cls(doc.doc_id, doc.title, doc.source, doc.meta)
 
 
 @dataclass(frozen=True, slots=True)

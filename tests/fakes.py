@@ -22,7 +22,7 @@ from pydantic import Field
 from rag.answer.llm.stream import stream_llm_answer
 from rag.index.filters import Filters
 from rag.model.hashing import HashEmbedder
-from rag.types import Answer, Chunk, Document, DocumentMeta, Hit, Turn
+from rag.types import Answer, Chunk, Document, DocumentMeta, Hit, ReportCard, Turn
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt"
 TITLE = "苏州市科技局2024年度法治政府建设情况报告"
@@ -109,8 +109,8 @@ class FakeIndex:
         ranked = sorted((t for t in scored if t[0] > 0), key=lambda t: (-t[0], t[1]))[:k]
         return np.array([i for _, i in ranked], np.int64), np.array([s for s, _ in ranked], np.float32)
 
-    def places(self) -> frozenset[str]:
-        return frozenset()
+    def catalog(self) -> tuple[ReportCard, ...]:
+        return tuple(ReportCard.of(d) for d in self.documents.values())
 
 
 def fake_index(extra: str | None = None) -> FakeIndex:

@@ -8,6 +8,7 @@ loaded once and only read while answering.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from ..index.open import open_index
 from ..retrieve.followup import rewrite_followup
 from ..retrieve.hybrid import RetrievalConfig, search
 from ..retrieve.query import clean_query
+from ..retrieve.scope import Scope, resolve_scope
 from ..types import Answer, Hit, Turn
 from .extractive import compose_extractive, not_found_answer
 from .llm.providers import build_chat_model
@@ -101,7 +103,14 @@ class Assistant:
         history = _checked_history(history)
         _check_k(k)
         query = self._rewrite(text, history)
-        hits = search(self.index, query, k=max(k or self.settings.top_k, ANSWER_POOL), filters=filters, config=self.retrieval)
+        pool = max(k or self.settings.top_k, ANSWER_POOL)
+        scope = resolve_scope(query, self.index.catalog())
+        if scope.unmatched:  # the question names reports the index does not hold: say so, show the nearest
+            near = Filters(doc_ids=frozenset(c.doc_id for c in scope.nearest)) if scope.nearest else None
+            closest = search(self.index, query, k=k or self.settings.top_k, filters=near, config=self.retrieval)
+            yield _with_query(not_found_answer(text, tuple(closest), scope=scope), query, text)
+            return
+        hits = search(self.index, query, k=pool, filters=within(filters, scope), config=self.retrieval)
         shown = tuple(hits[: k or self.settings.top_k])
         if not hits:
             yield _with_query(not_found_answer(text, shown), query, text)
@@ -109,7 +118,9 @@ class Assistant:
 
         def extractive() -> Answer:
             # composed only when shown: with an LLM configured, only when the LLM answer is not
-            return compose_extractive(text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None))
+            return compose_extractive(
+                text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None), scope=scope
+            )
 
         if self.chat_model is None:
             yield _with_query(replace(extractive(), hits=shown), query, text)
@@ -137,6 +148,16 @@ class Assistant:
             except LLMError:
                 pass  # the heuristic below still resolves most follow-ups
         return rewrite_followup(question, history)
+
+
+def within(filters: Filters | None, scope: Scope) -> Filters | None:
+    """The user's filters narrowed to the reports the question is about."""
+    if scope.doc_ids is None:
+        return filters
+    if filters is None:
+        return Filters(doc_ids=scope.doc_ids)
+    ids = scope.doc_ids if filters.doc_ids is None else scope.doc_ids & filters.doc_ids
+    return dataclasses.replace(filters, doc_ids=ids or frozenset({"<none>"}))  # no overlap: nothing passes
 
 
 def _check_k(k: object) -> None:

@@ -10,10 +10,14 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ..ingest.identity import GENRES
+from ..text.places import canonical_place
 from ..text.synonyms import synonyms_of
-from ..text.tokenize import word_tokenize
+from ..text.tokenize import tagged_words, word_tokenize
 
-__all__ = ["QUESTION_WORDS", "YEAR_TOKEN", "tokenize", "token_set", "question_terms", "matched", "coverage"]
+__all__ = [
+    "QUESTION_WORDS", "YEAR_TOKEN", "tokenize", "token_set", "question_terms", "matched", "coverage", "key_terms", "holds",
+]  # fmt: skip
 
 # Words that say what kind of answer is wanted but never appear in the answer.
 QUESTION_WORDS = frozenset(
@@ -70,3 +74,72 @@ def matched(terms: Mapping[str, float], text: str) -> dict[str, float]:
 def coverage(terms: Mapping[str, float], matched: Mapping[str, float]) -> float:
     total = sum(terms.values())
     return sum(terms[t] * share for t, share in matched.items()) / total if total else 0.0
+
+
+# Nouns that say what form the answer takes or which document holds it, never what it is about:
+# 多少钱, 什么数字, 标题是什么, 2025年政府工作报告, 该意见. (A target or an actual figure, 目标 vs 完成,
+# is the question's intent, judged by `rag.answer.timeframe`, not a word the sentence must repeat.)
+_FORM_WORDS = frozenset(
+    ["钱", "数字", "数额", "数值", "数量", "金额", "比例", "比重", "占比", "百分比", "比率", "日期", "时间", "时候", "时期", "期间", "标题", "名称", "名字", "内容", "部分", "方面", "情况", "问题", "具体", "总共", "目标", "预期", "计划", "打算", "安排", "指标", "政府", "工作", "报告", "文件", "全文", "本文", "国务院", "全国", "全省", "全市", "全区", "地方", "中央", "里面"]
+) | {word for word, _ in GENRES}
+# Parts of speech of the words that name what a question asks about: nouns (n, ns, nr, nt, nz),
+# verbal nouns (调查 in 城镇调查失业率), idioms and abbreviations (l, j: 人均, 研发), Latin words,
+# and domain-dictionary terms (x).
+_CONTENT_TAGS = ("n", "vn", "l", "j", "eng", "x")
+
+
+def key_terms(question: str) -> tuple[str, ...]:
+    """The words naming what the question asks about: its indicator, object and qualifiers.
+    An answering sentence (with its headings and report title) must hold every one.
+
+    The noun phrase after 哪个/哪些/什么 names the kind of the answer, not its content (哪个部门 is
+    answered by 市科技局); two words the thesaurus knows together count as one (德国企业: 德资企业).
+
+    >>> key_terms("2010年政府工作报告提出的城镇调查失业率目标是多少？")
+    ('城镇', '调查', '失业率')
+    >>> key_terms("2022年政府工作报告里国防支出预算增长多少？")
+    ('国防',)
+    >>> key_terms("创新券管理办法由哪个部门负责解释？")
+    ('管理',)
+    """
+    keys: list[str] = []
+    answer_kind = False  # inside the noun phrase after 哪个/什么
+    previous = ""
+    for word, tag in tagged_words(question):
+        if tag == "r" and word.startswith(("哪", "什么", "啥")):
+            answer_kind, previous = True, ""
+            continue
+        content = tag.startswith(_CONTENT_TAGS) and tag != "ng"
+        if answer_kind and (content or tag in ("m", "q", "uj") or word in "“”\"'"):
+            continue
+        answer_kind = False
+        if previous and content and synonyms_of(previous + word):  # 德国 + 企业 → 德国企业, 入 + 企业 → 入企业
+            if keys and keys[-1] == previous:
+                keys.pop()
+            keys.append(previous + word)
+            previous = ""
+            continue
+        previous = word
+        if content and len(word) >= 2 and word not in QUESTION_WORDS and _is_subject_word(word):
+            keys.append(word)
+    return tuple(dict.fromkeys(keys))
+
+
+def _is_subject_word(word: str) -> bool:
+    return not (word in _FORM_WORDS or "目标" in word or YEAR_TOKEN.fullmatch(word) or canonical_place(word))
+
+
+def holds(text: str, term: str) -> bool:
+    """Whether `text` says `term`: the term or a synonym, or (a term of three characters or more)
+    two thirds of its character pairs (reports word things differently: 申请专利 / 受理申请…专利).
+
+    >>> holds("城镇登记失业率控制在4.6%以内", "调查"), holds("自受理申请之日起20日内颁发专利代理机构执业许可证", "申请专利")
+    (False, True)
+    """
+    lowered = text.lower()
+    if any(w in lowered for w in (term, *synonyms_of(term))):
+        return True
+    if len(term) < 3:
+        return False
+    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+    return sum(1 for p in pairs if p in lowered) * 3 >= 2 * len(pairs)

@@ -24,7 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..model.protocol import Embedder
-    from ..types import Chunk, Document, DocumentMeta
+    from ..types import Chunk, Document, DocumentMeta, ReportCard
     from .filters import Filters
 
 __all__ = [
@@ -82,8 +82,8 @@ class SearchBackend(Protocol):
         """Positions and BM25 scores (> 0) of the k best keyword matches, best first."""
         ...
 
-    def places(self) -> frozenset[str]:
-        """Places the indexed reports name (a backend may cache this)."""
+    def catalog(self) -> tuple[ReportCard, ...]:
+        """Every indexed report without its text, by doc_id (a backend may cache this)."""
         ...
 
 

@@ -19,7 +19,7 @@ from ..text.dates import dates_in, parse_date
 from ..text.places import PROVINCES, canonical_place, is_province, places_in
 from ..types import FactSpan, Level
 
-__all__ = ["Identity", "read_identity", "GENRES"]
+__all__ = ["Identity", "read_identity", "GENRES", "PERIODIC_GENRES"]
 
 HEADER_CHARS = 1500  # header facts (delivery, meeting, speaker, metadata table) stand before this
 
@@ -34,8 +34,12 @@ GENRES: tuple[tuple[str, str], ...] = (
     ("决定", "决定"), ("批复", "批复"), ("复函", "函"), ("函", "函"), ("通报", "通报"), ("通知", "通知"),
     ("公告", "公告"), ("工作报告", "工作报告"), ("报告", "报告"),
 )  # fmt: skip
+# Genres written once a period (year) about it: a year in their title is the year reported on.
+PERIODIC_GENRES = frozenset({"政府工作报告", "法治政府建设报告", "工作总结", "工作要点", "统计公报", "工作报告", "报告"})
 _GENRE_WORDS = "|".join(re.escape(word) for word, _ in GENRES)
 _TITLE_GENRE = re.compile(rf"(?:{_GENRE_WORDS})(?=[》”\"）)]*$)")
+# A joined title names its genre first: 2024年工作总结和2025年工作思路, …报告及附件.
+_JOINED_TITLE_GENRE = re.compile(rf"(?:{_GENRE_WORDS})(?=(?:和|及|与|暨)[^和及与暨]{{2,20}}$)")
 _GOVERNMENT_REPORT_BODY = re.compile(r"向大会(?:作政府工作报告|报告[^\n,，。]{0,12}?工作)|作政府工作报告")
 
 _CN = "一二三四五六七八九十"
@@ -57,6 +61,8 @@ _NAME_THEN_ROLE = re.compile(rf"(?:(?<=日)|(?<=\n)|^)({_NAME})((?:代理|代)?(
 # 艾尔肯·吐尼亚孜代表自治区人民政府，向大会作政府工作报告
 _NAME_REPRESENTS = re.compile(rf"(?:^|(?<=\n))({_NAME})代表[^\n,，。]{{0,16}}人民政府[,，]?\s*向大会作政府工作报告", re.M)
 _REPRESENTS = re.compile(r"我代表((?:[\u4e00-\u9fff]{0,12}?)(?:国务院|人民政府|省政府|市政府|区政府|县政府))")
+_PUBLISHER_FIELD = re.compile(r"(?:来源|信息来源)[:：]\s*([^\s|]+?)(?=发布时间|发布日期|\s|\||$)")
+_PUBLISHED_FIELD = re.compile(r"(?:发布时间|发布日期|时间)[:：]\s*\|?\s*((?:19|20)\d{2}[-年/.]\d{1,2}[-月/.]\d{1,2}日?)")
 _ISSUER_FIELD = re.compile(r"发文机关[:：]\s*\|?\s*([^\s|]+)")
 _DATE_FIELD = re.compile(r"成文日期[:：]\s*\|?\s*([^\s|]+)")
 _NUMBER_FIELD = re.compile(r"发文字号[:：]\s*\|?\s*([^\s|]+号)")
@@ -65,6 +71,8 @@ _EFFECTIVE = re.compile(r"自\s*((?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\
 _REVIEW_YEAR = re.compile(r"^[一二三四五六七八九十]+、[^\n]{0,12}?((?:19|20)\d{2})\s*年[^\n]{0,6}?工作回顾", re.M)
 _TITLE_ISSUER = re.compile(r"^([\u4e00-\u9fff]{2,20}?(?:国务院办公厅|国务院|人民政府|政府|办公厅|委员会|局|厅|委|部|办|院|署))关于")
 _LEADING_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年")
+# A year in a title that is not a deadline or a span's end (到2025年, 2021—2025年).
+_TITLE_YEAR = re.compile(r"(?<![到至—\-－~])((?:19|20)\d{2})\s*年(?!\s*[—\-－至到~])")
 _YEARLY = re.compile(r"((?:19|20)\d{2})\s*年度")
 _ORG = re.compile(r"(?:国务院|人民政府|政府|办公厅|委员会|局|厅|委|办公室|办|院|署|中心)$")
 _PLACE_UNIT = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:市|区|县))")
@@ -122,6 +130,8 @@ def read_identity(
         return re.sub(r"\s+", "", m.group(group))
 
     genre = _genre(title, text)
+    keep("publisher", _PUBLISHER_FIELD.search(header))
+    keep("published", _PUBLISHED_FIELD.search(header))
     meeting = keep("meeting", _MEETING.search(header))
     delivered = _delivered(header, spans)
     speaker, role = _speaker(header, spans)
@@ -165,7 +175,7 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def _genre(title: str | None, text: str) -> str | None:
     if title:
-        m = _TITLE_GENRE.search(title.strip())
+        m = _TITLE_GENRE.search(title.strip()) or _JOINED_TITLE_GENRE.search(title.strip())
         if m:
             return dict(GENRES)[m.group(0)]
     if _GOVERNMENT_REPORT_BODY.search(text[:HEADER_CHARS]):
@@ -292,7 +302,7 @@ def _years(
 ) -> tuple[int | None, int | None, int | None]:
     """(issued, reports_on, year in the report's name)."""
     title = title or ""
-    named = _LEADING_YEAR.match(title) or re.search(r"((?:19|20)\d{2})\s*年(?=[^年]*政府工作报告)", title)
+    named = _LEADING_YEAR.match(title) or (_TITLE_YEAR.search(title) if genre in PERIODIC_GENRES else None)
     yearly = _YEARLY.search(title)
     issued = int(delivered[:4]) if delivered else None
     if genre == "政府工作报告":

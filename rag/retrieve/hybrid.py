@@ -217,4 +217,4 @@ def _diversify(index: SearchBackend, fused: dict[int, float], factor: float) -> 
 
 
 def _known_places(index: SearchBackend) -> frozenset[str]:
-    return index.places()
+    return frozenset(card.meta.place for card in index.catalog() if card.meta.place)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["PROVINCES", "canonical_place", "place_aliases", "places_in", "is_province"]
+__all__ = ["PROVINCES", "ENGLISH", "canonical_place", "place_aliases", "places_in", "is_province"]
 
 # Full name → the short form used in speech and titles (2025年宁夏政府工作报告, 广西壮族自治区).
 PROVINCES: dict[str, str] = {
@@ -26,6 +26,17 @@ PROVINCES: dict[str, str] = {
     "香港特别行政区": "香港", "澳门特别行政区": "澳门",
 }  # fmt: skip
 _SHORT = {short: full for full, short in PROVINCES.items()}
+# How English text names them (questions in English about Chinese reports).
+ENGLISH: dict[str, str] = {
+    "Beijing": "北京市", "Tianjin": "天津市", "Shanghai": "上海市", "Chongqing": "重庆市", "Hebei": "河北省",
+    "Shanxi": "山西省", "Liaoning": "辽宁省", "Jilin": "吉林省", "Heilongjiang": "黑龙江省", "Jiangsu": "江苏省",
+    "Zhejiang": "浙江省", "Anhui": "安徽省", "Fujian": "福建省", "Jiangxi": "江西省", "Shandong": "山东省",
+    "Henan": "河南省", "Hubei": "湖北省", "Hunan": "湖南省", "Guangdong": "广东省", "Hainan": "海南省",
+    "Sichuan": "四川省", "Guizhou": "贵州省", "Yunnan": "云南省", "Shaanxi": "陕西省", "Gansu": "甘肃省",
+    "Qinghai": "青海省", "Taiwan": "台湾省", "Inner Mongolia": "内蒙古自治区", "Guangxi": "广西壮族自治区",
+    "Tibet": "西藏自治区", "Xizang": "西藏自治区", "Ningxia": "宁夏回族自治区", "Xinjiang": "新疆维吾尔自治区",
+    "Hong Kong": "香港特别行政区", "Macao": "澳门特别行政区", "Macau": "澳门特别行政区",
+}  # fmt: skip
 # A city, district or county by its suffix; 2 to 4 characters before it (苏州市, 吴江区, 张家港市, 巴东县).
 _LOCAL = re.compile(r"([\u4e00-\u9fff]{2,4}?)(市|区|县|自治州|地区|盟)")
 # Words ending in a place suffix that are not places.
@@ -77,8 +88,14 @@ def places_in(text: str, known: frozenset[str] = frozenset()) -> list[str]:
     ['江苏省', '宁夏回族自治区']
     >>> places_in("苏州2024年检查了多少家企业", frozenset({"苏州市"}))
     ['苏州市']
+    >>> places_in("Guangdong's 2025 government work report")
+    ['广东省']
     """
     found: dict[str, int] = {}
+    for english, place in ENGLISH.items():
+        m = re.search(rf"\b{english}\b", text, re.I)
+        if m:
+            found.setdefault(place, m.start())
     for place in (*PROVINCES, *known):
         for alias in sorted(place_aliases(place), key=len, reverse=True):
             at = text.find(alias)

@@ -36,6 +36,7 @@ from .numerals import COUNT_COMPOUNDS, COUNT_WORDS, DIGIT_CHARS, MAGNITUDE_CHARS
 __all__ = [
     "tokenize",
     "word_tokenize",
+    "tagged_words",
     "tokenizer_fingerprint",
     "ChineseTokenizer",
     "TokenizeMode",
@@ -84,6 +85,16 @@ def word_tokenize(text: str) -> list[str]:
     return _default_tokenizer("precise").tokenize(text)
 
 
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """(word, part of speech) pairs in jieba's tag set (n noun, vn verbal noun, v verb, ns place…);
+    a domain-dictionary word carries "x" (it has no tag of its own).
+
+    >>> tagged_words("国防支出预算")[0]
+    ('国防', 'n')
+    """
+    return _default_tokenizer("precise").tagged(text)
+
+
 def tokenizer_fingerprint() -> str:
     """Hash of everything that decides the tokens (code version, mode, dictionaries)."""
     return _default_tokenizer().fingerprint
@@ -115,6 +126,7 @@ class ChineseTokenizer:
         self._join_map: dict[str, str] = {}
         self._stop: frozenset[str] = frozenset()
         self._long_terms: tuple[str, ...] = ()
+        self._tagger: Any = None
 
     @cached_property
     def fingerprint(self) -> str:
@@ -144,6 +156,19 @@ class ChineseTokenizer:
                     continue
                 out.append(tok)
         return out
+
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """Words of `text` with their parts of speech (normalised as `tokenize`, stopwords kept)."""
+        with self._lock:  # the tagger is built once, beside the tokenizer it shares
+            if self._tagger is None:
+                import jieba.posseg
+
+                self._tagger = jieba.posseg.POSTokenizer(self._ensure_unlocked())
+        text = unicodedata.normalize("NFKC", text).lower()
+        if self._joins is not None:
+            text = self._joins.sub(lambda m: self._join_map[_squash(m.group(0))], text)
+        # without jieba's guessed new words (HMM): a question's 赤字率定了 is not a word 率定
+        return [(p.word, p.flag) for p in self._tagger.cut(text, HMM=False) if _WORD_CHAR.search(p.word)]
 
     def _normalise(self, tok: str) -> Iterator[str]:
         if tok in self._canon:  # a dictionary term, in its canonical (Arabic-numeral) spelling
@@ -192,8 +217,11 @@ class ChineseTokenizer:
         if self._jieba is not None:
             return self._jieba
         with self._lock:
-            if self._jieba is None:
-                self._jieba = self._build()
+            return self._ensure_unlocked()
+
+    def _ensure_unlocked(self) -> Any:
+        if self._jieba is None:
+            self._jieba = self._build()
         return self._jieba
 
     def _build(self) -> Any:

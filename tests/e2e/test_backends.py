@@ -124,7 +124,7 @@ def test_both_backends_implement_the_protocol(index: SearchBackend) -> None:
     assert isinstance(index, SearchBackend)
     assert len(index.documents) == 3
     assert len(index.chunks) > 50
-    assert index.places() == {"苏州市", "南京市"}  # places in full (rag.text.places)
+    assert {c.meta.place for c in index.catalog()} == {"苏州市", "南京市"}  # places in full (rag.text.places)
 
 
 @pytest.mark.parametrize("item_id", DEV_IDS)

@@ -21,7 +21,7 @@ from ...config import Settings
 from ...errors import ConfigError, IndexCorruptError, IndexMismatchError, RagError
 from ...model.embedder import get_embedder
 from ...text.tokenize import tokenize, tokenizer_fingerprint
-from ...types import Chunk, Document, DocumentMeta
+from ...types import Chunk, Document, DocumentMeta, ReportCard
 from ..filters import Filters
 from ..manifest import check_model
 from ..protocol import Changes, Origin
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PgIndex", "PgFilter", "PG_FORMAT_VERSION", "DEFAULT_SCHEMA"]
 
-PLACES_TTL_S = 60.0
+CATALOG_TTL_S = 60.0
 _REBUILD = "re-index into a new schema"
 
 
@@ -88,7 +88,7 @@ class PgIndex(PipelineUpdates):
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._connections_lock = threading.Lock()
-        self._places: tuple[float, frozenset[str]] | None = None
+        self._catalog: tuple[float, tuple[ReportCard, ...]] | None = None
         self._lookups = Lookups(self._conn, schema)
         self.documents = DocumentView(self._lookups)
         self.chunks = ChunkView(self._lookups)
@@ -213,16 +213,16 @@ class PgIndex(PipelineUpdates):
         sql = self._q(f"SELECT EXISTS (SELECT 1 FROM {{s}}.chunks c WHERE {where})")
         return bool(self._conn().execute(sql, params).fetchone()[0])
 
-    def places(self) -> frozenset[str]:
-        """Places of the indexed reports (cached for a minute: another process may add reports)."""
+    def catalog(self) -> tuple[ReportCard, ...]:
+        """Every report without its text (cached for a minute: another process may add reports)."""
         now = time.monotonic()
-        cached = self._places
-        if cached is not None and now - cached[0] < PLACES_TTL_S:
+        cached = self._catalog
+        if cached is not None and now - cached[0] < CATALOG_TTL_S:
             return cached[1]
-        rows = self._conn().execute(self._q("SELECT DISTINCT place FROM {s}.documents WHERE place IS NOT NULL"))
-        places = frozenset(r[0] for r in rows if r[0])
-        self._places = (now, places)
-        return places
+        rows = self._conn().execute(self._q("SELECT doc_id, title, source, meta FROM {s}.documents ORDER BY doc_id"))
+        cards = tuple(ReportCard(d, title, source, meta_from_json(meta)) for d, title, source, meta in rows)
+        self._catalog = (now, cards)
+        return cards
 
     def dense_search(self, qvec: np.ndarray, k: int, allowed: PgFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and cosine scores for a query vector, best first."""
@@ -286,7 +286,7 @@ class PgIndex(PipelineUpdates):
 
     def _forget(self, doc_ids: set[str]) -> None:
         self._lookups.forget(doc_ids)  # origins/source may have changed
-        self._places = None
+        self._catalog = None
 
     # -- bulk loading and size --------------------------------------------------------------
 
