@@ -40,10 +40,24 @@ __all__ = [
 ]
 
 _NUMBER = r"(?<!第)(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
-_UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?([{COUNT_WORDS}元亿万%])")
-NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*([{COUNT_WORDS}元亿万%]|人次|万元|亿元)")
+# Units of measure beyond counts and money (29微克/立方米, 480毫米, 20日内, 10.8年); a year (2024年) or
+# 过去一年 is not a duration given as an answer.
+_MEASURES = "万亿元|万元|亿元|人次|千瓦时|千瓦|微克|毫克|毫米|厘米|平方公里|公里|千米|平方米|立方米|公顷|标箱|小时|分钟|美元|吨|斤|亩|米|天|日|周|岁|个月"
+_NOT_A_YEAR = r"(?<!19\d\d年)(?<!20\d\d年)"
+_UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?({_MEASURES}|[{COUNT_WORDS}元亿万%年])")
+NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*({_MEASURES}|[{COUNT_WORDS}元亿万%]|(?<=\d)年{_NOT_A_YEAR})")
+# The same unit asked one way and written another: 多少天 / 20日内.
+_SAME_UNIT = {"天": "日", "日": "天"}
+# The thing a count question counts: 多少个药品品种 → 药品品种 (a count of cities does not answer it).
+_COUNTED = re.compile(rf"(?:多少|几)[{COUNT_WORDS}]([\u4e00-\u9fff]{{2,8}}?)(?=[?？,，。]|$)")
 _ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{COUNT_WORDS}])")
 _SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
+# A question about a change or a share: a percentage may answer it.
+_CHANGE_ASK = re.compile(r"增长|增速|增幅|提高|提升|下降|降低|减少|增加|上涨|涨|降|幅|率|比例|占比|比重|百分|growth|increase|rise|fall|rate|share", re.I)
+# Words before an indicator that make it another quantity: 人均地区生产总值 is not 地区生产总值.
+_QUANTITY_MODIFIERS = ("人均", "户均", "亩均", "年均", "平均", "累计", "新增", "净增", "单位")
+MODIFIED_INDICATOR = 0.7  # the share of its score a span keeps when it speaks of a modified indicator
+LEVEL_AS_RATE = 0.85  # … and when an amount is asked and it gives only rates (增长5.7%)
 DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
 _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
@@ -87,7 +101,7 @@ def select_evidence(
     terms = terms if terms is not None else question_terms(question)
     units = candidate_units(hits, documents)
     terms = _local_idf(terms, [documents[d].text[s:e] for d, s, e, _ in units])
-    unit = _asked_unit(question)
+    asked = _asked_form(question, info)
     candidates: list[Evidence] = []
     for doc_id, s, e, hit in units:
         doc = documents[doc_id]
@@ -95,10 +109,14 @@ def select_evidence(
             continue
         context = _context_terms(terms, doc, hit)
         override = semantic.get((doc_id, s), 0.0) if semantic is not None else None
-        scored = _best_span(doc.text, s, e, info, terms, unit, context, override)
+        scored = _best_span(doc.text, s, e, info, terms, asked, context, override)
         if scored is not None:
             prior = 0.12 / hit.rank
             fit = time_fit(scope, doc.text[s:e], hit, doc) if scope is not None else 1.0
+            if _modified_indicator(doc.text[scored.start : scored.end], terms, question):
+                fit *= MODIFIED_INDICATOR
+            if asked.level and _rates_only(doc.text[scored.start : scored.end]):
+                fit *= LEVEL_AS_RATE
             candidates.append(
                 Evidence(doc_id, scored.start, scored.end, (scored.score + prior) * fit, scored.form, scored.terms, hit)
             )
@@ -189,20 +207,34 @@ def _local_idf(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, fl
     return out
 
 
-def _asked_unit(question: str) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _AskedForm:
+    """What the answer's form must be, read off the question."""
+
+    kind: QuestionKind
+    unit: str | None = None  # 家 in 多少家, % for a share
+    counted: str | None = None  # 品种 in 多少个药品品种
+    role: str | None = None  # 局长 in 局长是谁
+    level: bool = False  # an amount (经济总量是多少), not a change or a share
+
+
+def _asked_form(question: str, info: QueryInfo) -> _AskedForm:
     m = _UNIT_AFTER_ASK.search(question)
-    if m:
-        return m.group(1)
-    if _SHARE_ASK.search(question):
-        return "%"
-    return None
+    unit = m.group(1) if m else "%" if _SHARE_ASK.search(question) else None
+    counted = _COUNTED.search(question)
+    level = info.kind is QuestionKind.NUMBER and unit != "%" and not _CHANGE_ASK.search(question)
+    return _AskedForm(info.kind, unit, counted.group(1)[-2:] if counted else None, _asked_role(question), level)
 
 
-def _type_score(kind: QuestionKind, clause: str, unit: str | None, role: str | None) -> float:
+def _type_score(asked: _AskedForm, clause: str) -> float:
     """How well a clause has the form of the asked answer (0..1)."""
+    kind, unit, role = asked.kind, asked.unit, asked.role
     if kind is QuestionKind.NUMBER:
         units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(clause)]
-        if unit and (any(u.startswith(unit) for u in units) or (unit == "%" and "%" in clause)):
+        if asked.counted and asked.counted not in clause and units:
+            return 0.5  # a count of something else (11个城市 for 多少个药品品种)
+        same = (unit, _SAME_UNIT.get(unit)) if unit else ()
+        if unit and (any(u.startswith(w) for u in units for w in same if w) or (unit == "%" and "%" in clause)):
             return 1.0
         if units or _ZERO.search(clause):
             return 0.7
@@ -240,7 +272,7 @@ def _best_span(
     end: int,
     info: QueryInfo,
     terms: Mapping[str, float],
-    unit: str | None,
+    asked: _AskedForm,
     context_terms: Mapping[str, float],
     sentence_score: float | None = None,
 ) -> _Scored | None:
@@ -254,14 +286,15 @@ def _best_span(
     clauses = [(start + m.start(), start + m.end()) for m in CLAUSE.finditer(sentence)]
     if not clauses:
         return None
-    role = _asked_role(info.text)
     held = {**context_terms, **matched(terms, sentence)}
     sentence_cov = coverage(terms, held) if sentence_score is None else sentence_score
     scored = []
     for cs, ce in clauses:
         clause_terms = matched(terms, text[cs:ce])
-        form = _type_score(info.kind, text[cs:ce], unit, role)
-        scored.append((0.5 * coverage(terms, clause_terms) + 0.5 * form, form, clause_terms))
+        form = _type_score(asked, text[cs:ce])
+        # an amount asked (经济总量是多少): of 增长5.8% and 总量达到60013亿元, the amount's clause answers
+        fit = LEVEL_AS_RATE if asked.level and _rates_only(text[cs:ce]) else 1.0
+        scored.append(((0.5 * coverage(terms, clause_terms) + 0.5 * form) * fit, form, clause_terms))
     i = max(range(len(clauses)), key=lambda j: (scored[j][0], -j))
     clause_score, form, clause_terms = scored[i]
     score = 0.5 * sentence_cov + 0.2 * coverage(terms, clause_terms) + 0.3 * form
@@ -277,6 +310,14 @@ def _best_span(
             have |= new_terms
             first -= 1
         last = i
+        while info.kind is QuestionKind.NUMBER and last + 1 < len(clauses) and last - first < 3:
+            # 全省地区生产总值连跨4个千亿台阶, | 2024年达到1.3万亿元: the next clause carries the asked year or verb
+            nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
+            new_terms = set(matched(terms, nxt)) - have
+            if not new_terms or not NUMBER_WITH_UNIT.search(nxt):
+                break
+            have |= new_terms
+            last += 1
         while info.kind is QuestionKind.LIST and last + 1 < len(clauses) and clauses[last + 1][1] - clauses[first][0] <= 80:
             nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
             if not (NUMBER_WITH_UNIT.search(nxt) or "、" in nxt or "“" in nxt):
@@ -285,6 +326,24 @@ def _best_span(
         span_start, span_end = clauses[first][0], clauses[last][1]
     span_start, span_end = trim_quote(text, span_start, span_end)
     return _Scored(span_start, span_end, score, form, frozenset(held))
+
+
+def _rates_only(text: str) -> bool:
+    units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(text)]
+    return bool(units) and all(u == "%" for u in units)
+
+
+def _modified_indicator(span: str, terms: Mapping[str, float], question: str) -> bool:
+    """Whether the span speaks of a question word only as another quantity (人均…, 累计…)
+    that the question does not ask for."""
+    for term in terms:
+        if len(term) < 2:
+            continue
+        for m in re.finditer(re.escape(term), span):
+            before = span[max(0, m.start() - 2) : m.start()]
+            if before in _QUANTITY_MODIFIERS and before not in question:
+                return True
+    return False
 
 
 def _asked_role(question: str) -> str | None:
