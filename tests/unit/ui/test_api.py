@@ -690,7 +690,7 @@ def test_page_streams_keeps_history_and_escapes(tmp_path: Path, base_index: Fake
     settings = _settings(tmp_path, llm_model="qwen2.5")
     assistant = StreamingAssistant(base_index.copy(), settings)
     handlers = ChatHandlers(Service(assistant, settings))
-    steps = list(handlers.respond("2024年检查了多少家企业？", [], [], [], []))
+    steps = list(handlers.respond("2024年检查了多少家企业？", [], []))
     chats = [chat for chat, _, _ in steps]
     assert "正在检索" in chats[0][-1]["content"]
     assert any("&lt;b&gt;第一段&lt;/b&gt;，第二段" in c[-1]["content"] for c in chats[1:-1])  # streamed, escaped
@@ -698,14 +698,61 @@ def test_page_streams_keeps_history_and_escapes(tmp_path: Path, base_index: Fake
     assert box == "" and len(chat) == 2 and 'class="pq-card"' in chat[-1]["content"]
     assert turns == [["2024年检查了多少家企业？", turns[0][1]]] and "11" in turns[0][1]
 
-    *_, (chat, turns, _) = handlers.respond("<img src=x onerror=alert(1)>那2025年呢？", chat, turns, [], ["2024"])
+    *_, (chat, turns, _) = handlers.respond("<img src=x onerror=alert(1)>那2025年呢？", chat, turns, years=["2024"])
     assert assistant.histories[-1] == (Turn(*turns[0]),)
     assert "<img" not in chat[-2]["content"] and "&lt;img src=x" in chat[-2]["content"]
     assert len(turns) == 2
 
-    *_, (chat, turns, _) = handlers.respond("问" * 600, chat, turns, [], [])
+    *_, (chat, turns, _) = handlers.respond("问" * 600, chat, turns)
     assert "pq-error" in chat[-1]["content"] and "limit" in chat[-1]["content"] and len(turns) == 2
     assert "大模型（qwen2.5）" in handlers.status_html()
+
+
+class RecordingAssistant(FakeAssistant):
+    """Keeps the Filters each question was asked with."""
+
+    def __init__(self, index: FakeIndex, settings: Settings) -> None:
+        super().__init__(index, settings)
+        self.filters: list[Filters | None] = []
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None,
+               k: int | None = None) -> Iterator[str | Answer]:
+        self.filters.append(filters)
+        return super().stream(question, history, filters, k)
+
+
+def test_page_filters_reach_the_assistant_and_cards_show_the_identity(tmp_path: Path, portal_index: FakeIndex) -> None:
+    from ui.facets import NATIONAL
+    from ui.page import ChatHandlers
+    from ui.service import Service
+
+    settings = _settings(tmp_path)
+    assistant = RecordingAssistant(portal_index.copy(), settings)
+    handlers = ChatHandlers(Service(assistant, settings))
+    places, genres, years, reports = (u["choices"] for u in handlers.refresh()[1:])
+    assert [v for _, v in places] == [NATIONAL, "江苏省", "苏州市"]
+    assert genres[0] == ("政府工作报告 · 2份", "政府工作报告") and [v for _, v in years] == ["2025", "2024", "2022", "2019"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], ["江苏省"], ["政府工作报告"], ["2025"])
+    assert assistant.filters[-1] == Filters(
+        places=frozenset({"江苏省"}), genres=frozenset({"政府工作报告"}), years=frozenset({2025})
+    )
+    html = chat[-1]["content"]
+    assert "5%以上" in html and '<div class="pq-identity">江苏省人民政府 · 政府工作报告 · 2025年</div>' in html
+    assert "国务院 ·" not in html  # the national reports were filtered out
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [NATIONAL], [], ["2022"])
+    assert assistant.filters[-1] == Filters(levels=frozenset({"国务院"}), years=frozenset({2022}))
+    assert "5.5%左右" in chat[-1]["content"] and "国务院 · 政府工作报告 · 2022年" in chat[-1]["content"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [NATIONAL, "江苏"], ["意见"], [])
+    national_or_jiangsu = {d for d, doc in portal_index.documents.items() if doc.meta.level == "国务院"
+                           or doc.meta.place == "江苏省"}
+    assert assistant.filters[-1] == Filters(doc_ids=frozenset(national_or_jiangsu), genres=frozenset({"意见"}))
+    assert "国务院 · 意见 · 2019年" in chat[-1]["content"] and "江苏省人民政府" not in chat[-1]["content"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [], [], [], [reports[0][1]])
+    assert assistant.filters[-1] == Filters(doc_ids=frozenset({reports[0][1]}))
 
 
 def test_page_upload_handler_reports_success_and_rejection(tmp_path: Path, base_index: FakeIndex) -> None:
@@ -719,10 +766,13 @@ def test_page_upload_handler_reports_success_and_rejection(tmp_path: Path, base_
     good.write_text(UNIQUE, encoding="utf-8")
     bad.write_bytes(b"MZ")
     seen: list[str] = []
-    message, status, reports, years, cleared = handlers.upload(str(good), lambda f, desc: seen.append(desc))
+    message, status, places, genres, years, reports, cleared = handlers.upload(
+        str(good), lambda f, desc: seen.append(desc)
+    )
     assert "已加入" in message and "餐饮.txt" in message and "2 份报告" in status and cleared is None
     assert seen[-1] == "完成"
-    assert any("餐饮安全" in label for label, _ in reports["choices"]) and years["choices"] == ["2024"]
+    assert any("餐饮安全" in label for label, _ in reports["choices"])
+    assert years["choices"] == [("2024年 · 2份", "2024")]
     message, *_ = handlers.upload(str(bad))
     assert "无法加入 bad.exe" in message and "unsupported" in message
 
