@@ -26,7 +26,15 @@ __all__ = ["EXAMPLES", "CSS", "build_page", "ChatHandlers"]
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = ("2024年检查了多少家企业？", "2025年有哪些工作打算？", "存在哪些问题和不足？")
+# Over the bundled reports (data/reports): the sample report; a year-sensitive question (the 2025 and 2026
+# Jiangsu reports each set a growth target: 增长5%以上 / 按增长5%安排); the national reports; and a report
+# that is not bundled (no 统计公报 is indexed).
+EXAMPLES = (
+    "2024年检查了多少家企业？",
+    "2025年江苏省地区生产总值增长目标是多少？",
+    "2022年国内生产总值增长预期目标是多少？",
+    "2024年江苏省统计公报里GDP是多少？",
+)
 FILTER_HELP = (
     "不选即全部报告。同一项可多选（满足其一即可），不同项同时满足；"
     "“全国（国务院）”与省份同选，即国务院文件或这些省份的报告。"
