@@ -27,6 +27,7 @@ __all__ = [
     "render_text",
     "render_citation_card",
     "render_hit_card",
+    "not_found_message",
     "render_answer",
     "render_error",
     "render_report_page",
@@ -35,6 +36,9 @@ __all__ = [
 
 NOT_FOUND_TITLE = "报告中未找到相关信息"
 CLOSEST_LABEL = "最接近的段落（仅供参考）"
+# How a not-found answer's text introduces the closest passages (rag.answer.extractive.not_found_answer);
+# the cards below say it with CLOSEST_LABEL.
+_CLOSEST_INTRO = "以下是最接近的段落"
 SECTION_SEP = " › "
 IDENTITY_SEP = " · "
 # Context shown around a quote, each side, when its paragraph is long.
@@ -169,13 +173,27 @@ def render_hit_card(hit: Hit, document: Document | None = None) -> str:
     )
 
 
+def not_found_message(text: str) -> str:
+    """What a not-found answer says, without its lead-in to the closest passages (shown as cards).
+
+    The assistant may say what is missing ("报告中未找到江苏省2024年统计公报。"); the default says only
+    that nothing was found.
+    >>> not_found_message("报告中未找到江苏省2024年统计公报。以下是最接近的段落，仅供参考：")
+    '报告中未找到江苏省2024年统计公报。'
+    >>> not_found_message("")
+    '报告中未找到相关信息'
+    """
+    message = text.split(_CLOSEST_INTRO, 1)[0].strip()
+    return message or NOT_FOUND_TITLE
+
+
 def render_answer(answer: Answer, documents: Mapping[str, Document], max_hits: int = 3) -> str:
     """The whole assistant message: notice, answer text, then citation cards (or closest passages)."""
     parts = ['<div class="pq-answer">']
     if answer.notice:
         parts.append(f'<div class="pq-notice">⚠ {escape(answer.notice)}</div>')
     if answer.mode == "not_found":
-        parts.append(f'<div class="pq-not-found"><strong>{NOT_FOUND_TITLE}</strong></div>')
+        parts.append(f'<div class="pq-not-found"><strong>{render_text(not_found_message(answer.text))}</strong></div>')
         hits = answer.hits[:max_hits]
         if hits:
             parts.append(f'<div class="pq-cards-label">{CLOSEST_LABEL}</div><div class="pq-cards">')

@@ -7,7 +7,14 @@ import re
 import pytest
 
 from rag.types import Answer, Chunk, Citation, Document, DocumentMeta, Hit
-from ui.render import identity_line, render_answer, render_citation_card, render_hit_card, render_report_page
+from ui.render import (
+    NOT_FOUND_TITLE,
+    identity_line,
+    render_answer,
+    render_citation_card,
+    render_hit_card,
+    render_report_page,
+)
 
 TEXT = "2026年江苏省政府工作报告\n\n一、目标\n\n今年经济社会发展主要预期目标是：地区生产总值按增长5%安排。"
 QUOTE = "地区生产总值按增长5%安排"
@@ -95,3 +102,20 @@ def test_report_page_heads_with_the_identity_and_doc_number() -> None:
     page = render_report_page(_doc(meta))
     assert '<div class="meta">国务院 · 意见 · 2019年 · 文号：国发〔2019〕5号 · 文件：' in page
     assert "None" not in render_report_page(_doc(DocumentMeta()))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("报告中未找到相关信息。以下是最接近的段落，仅供参考：", "报告中未找到相关信息。"),
+        ("报告中未找到江苏省2024年统计公报。索引中没有与之相近的报告。以下是最接近的段落，仅供参考：",
+         "报告中未找到江苏省2024年统计公报。索引中没有与之相近的报告。"),
+        ("", NOT_FOUND_TITLE),
+        ("<b>未找到</b>", "&lt;b&gt;未找到&lt;/b&gt;"),
+    ],
+)
+def test_not_found_says_what_the_assistant_says_is_missing(text: str, shown: str) -> None:
+    doc = _doc(JIANGSU)
+    html = render_answer(Answer("2024年江苏省统计公报里GDP是多少？", text, (), (_hit(doc),), "not_found"), {})
+    assert f'<div class="pq-not-found"><strong>{shown}</strong></div>' in html
+    assert html.count("最接近的段落") == 1  # the cards' label only
