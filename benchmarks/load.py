@@ -4,7 +4,7 @@
 
 What it does, all on this machine:
 
-1. builds an index of data/reports in a temporary folder (HashEmbedder `hash-ngram-256` by default:
+1. builds an index of the sample report in a temporary folder (HashEmbedder `hash-ngram-256` by default:
    the load is on the server, not on the model; pass --model policyqa/multilingual-e5-small for
    the real one);
 2. starts `python -m cli serve` (uvicorn, one process, the chat page mounted too) on a free
@@ -43,7 +43,7 @@ from typing import Any
 __all__ = ["LoadResult", "Server", "free_port", "run_load", "server_settings", "start_server", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORTS = (ROOT / "data" / "reports",)
+REPORTS = (ROOT / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt",)
 UPLOADS = (
     ROOT / "evals" / "unseen" / "reports" / "taicang-2025-zfgzbg.txt",
     ROOT / "tests" / "data" / "distractors" / "wuxi-kjj-2024-fzzf.txt",

@@ -1,6 +1,6 @@
 """Synthetic policy reports for benchmarks: real sentences, recombined and varied.
 
-The pool is cut from real reports (data/reports, tests/data/distractors):
+The pool is cut from real reports (the sample report, tests/data/distractors):
 section headings by position (一、 … 四、), sub-headings and body sentences of
 each position, introductions. A synthetic report draws a city, a bureau and a
 year, then fills four sections with pooled headings and sentences in which the
@@ -119,7 +119,7 @@ class Pool:
         if not self.intros or not self.headings or any(not s for s in self.sentences):
             raise ValueError(
                 "the pool needs introductions, top-level headings and body sentences for every heading "
-                "position; give it real reports with 一、… sections (data/reports, tests/data/distractors)"
+                "position; give it real reports with 一、… sections (the sample report, tests/data/distractors)"
             )
 
 
@@ -147,7 +147,7 @@ class SynthCorpus:
 def default_sources() -> list[Path]:
     """The real reports the pool is cut from."""
     root = Path(__file__).resolve().parents[1]
-    return [root / "data" / "reports", root / "tests" / "data" / "distractors"]
+    return [root / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt", root / "tests" / "data" / "distractors"]
 
 
 def load_pool(paths: Sequence[Path | str] | None = None) -> Pool:

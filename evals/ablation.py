@@ -1,6 +1,6 @@
 """Retrieval ablation: dense only, BM25 only and hybrid on the same index and gold questions.
 
-    python -m evals.ablation --gold evals/gold/seed-dev.jsonl --docs data/reports
+    python -m evals.ablation --gold evals/gold/seed-dev.jsonl --docs data/reports/suzhou-kjj-2024-fzzf.txt
 
 Prints hit@1, hit@3, hit@5 and MRR per mode (questions with evidence only), via
 `rag.retrieve.search(..., config=RetrievalConfig(mode=...))`.

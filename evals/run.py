@@ -1,6 +1,6 @@
 """Evaluate PolicyQA (and a plain LangChain baseline) on a gold question file.
 
-    python -m evals.run --gold evals/gold/seed-dev.jsonl --docs data/reports --out evals/out/dev
+    python -m evals.run --gold evals/gold/seed-dev.jsonl --docs data/reports/suzhou-kjj-2024-fzzf.txt --out evals/out/dev
     policyqa eval --gold evals/gold/seed-dev.jsonl --index index/default --system ours
 
 `--docs` builds a fresh index of the given files/folders in a temporary folder

@@ -23,7 +23,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory):
     """The bundled sample report indexed with the real default model (built once per session)."""
     from rag import build_index
 
-    return build_index([SAMPLE.parent], tmp_path_factory.mktemp("real-index") / "index")
+    return build_index([SAMPLE], tmp_path_factory.mktemp("real-index") / "index")
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +31,5 @@ def distractor_index(tmp_path_factory: pytest.TempPathFactory):
     """The sample report plus six same-genre reports of other bureaus and years."""
     from rag import build_index
 
-    folders = [SAMPLE.parent, ROOT / "tests" / "data" / "distractors"]
-    return build_index(folders, tmp_path_factory.mktemp("distractor-index") / "index")
+    paths = [SAMPLE, ROOT / "tests" / "data" / "distractors"]
+    return build_index(paths, tmp_path_factory.mktemp("distractor-index") / "index")

@@ -26,10 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError, QueryError, RagError
 from rag.index.filters import Filters
-from rag.types import Hit, Turn
+from rag.types import Document, Hit, Turn
 
 from .ratelimit import RateLimiter
-from .service import Service
+from .schema import LEVELS, AskResponse, DocumentOut, SearchHitOut
+from .service import Service, report_identity
 
 __all__ = [
     "ASK_BODY_LIMIT",
@@ -39,6 +40,8 @@ __all__ = [
     "api_router",
     "install_error_handlers",
     "hit_to_dict",
+    "identity_of",
+    "parse_filters",
     "client_ip",
 ]
 
@@ -63,14 +66,44 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first (for follow-ups)")
     filters: dict[str, list[Any]] | None = Field(
         default=None,
-        description='Restrict to reports: {"doc_ids": [...], "years": [2024], "publishers": ["科技局"]}',
+        description=(
+            "Restrict to reports. Keys (each a list; values of one key are alternatives, keys together narrow): "
+            "doc_ids, years (the year in the report's name), publishers (contained in 来源), "
+            "places (full or short: 江苏 = 江苏省), genres (政府工作报告, 意见…), "
+            f"levels ({', '.join(LEVELS)}; national documents have level 国务院 and no place)."
+        ),
+        examples=[{"places": ["江苏省"], "genres": ["政府工作报告"], "years": [2025]}, {"levels": ["国务院"]}],
     )
     k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return with the answer")
 
 
-def hit_to_dict(hit: Hit) -> dict[str, Any]:
-    """A search hit as JSON (see `Hit.to_dict`)."""
-    return hit.to_dict()
+def identity_of(document: Document | None) -> dict[str, Any] | None:
+    """The `report` object of a citation or hit: its report's identity (null once the report is gone)."""
+    return report_identity(document.meta) if document is not None else None
+
+
+def hit_to_dict(hit: Hit, document: Document | None) -> dict[str, Any]:
+    """A search hit as JSON: `Hit.to_dict` plus `report`, the identity of its report."""
+    return {**hit.to_dict(), "report": identity_of(document)}
+
+
+_NAME_FILTERS = ("doc_ids", "publishers", "places", "genres", "levels")
+
+
+def parse_filters(raw: dict[str, list[Any]] | None) -> Filters | None:
+    """`Filters.from_mapping`, stricter where a mistake would pass silently: names must be strings
+    (`"places": [1]` is no place) and levels one of 国务院, 省, 市, 区县, 部门."""
+    for key in _NAME_FILTERS:
+        values = (raw or {}).get(key)
+        if not isinstance(values, list):
+            continue  # absent, or not a list: from_mapping says so
+        wrong = [v for v in values if not isinstance(v, str)]
+        if wrong:
+            raise QueryError(f'filter {key} must be a list of names (strings), e.g. {{"{key}": ["…"]}}; got {wrong[0]!r:.60}')
+        unknown = sorted(set(values) - set(LEVELS)) if key == "levels" else []
+        if unknown:
+            raise QueryError(f"unknown level(s) {unknown}; use {', '.join(LEVELS)}")
+    return Filters.from_mapping(raw)
 
 
 def client_ip(request: Request) -> str:
@@ -108,28 +141,55 @@ def api_router(service: Service, settings: Settings) -> APIRouter:
     router = APIRouter()
     api = APIRouter(prefix="/api", dependencies=[Depends(require_key)], tags=["api"])
 
-    @api.post("/ask", dependencies=[Depends(rate_limited)], max_body_size=ASK_BODY_LIMIT)
+    @api.post(
+        "/ask",
+        dependencies=[Depends(rate_limited)],
+        max_body_size=ASK_BODY_LIMIT,
+        response_model=None,
+        responses={200: {"model": AskResponse, "description": "the answer; each citation and hit has `report`"}},
+    )
     def ask(body: AskRequest) -> dict[str, Any]:
-        """Answer a question with numbered citations (or `mode: "not_found"`)."""
-        history = [Turn(t.question, t.answer) for t in body.history[-MAX_HISTORY_TURNS:]]
-        filters = Filters.from_mapping(body.filters)
-        return service.assistant.ask(body.question, history=history, filters=filters, k=body.k).to_dict()
+        """Answer a question with numbered citations (or `mode: "not_found"`).
 
-    @api.get("/search")
+        Each citation and each hit carries `report`: the identity of its report (issuer, level,
+        place, genre, year, 文号…), the same fields `GET /api/documents` lists.
+        """
+        history = [Turn(t.question, t.answer) for t in body.history[-MAX_HISTORY_TURNS:]]
+        filters = parse_filters(body.filters)
+        answer = service.assistant.ask(body.question, history=history, filters=filters, k=body.k).to_dict()
+        for citation in answer["citations"]:
+            citation["report"] = identity_of(service.document(citation["doc_id"]))
+        for hit in answer["hits"]:
+            hit["report"] = identity_of(service.document(hit["chunk"]["doc_id"]))
+        return answer
+
+    @api.get(
+        "/search",
+        response_model=None,
+        responses={200: {"model": list[SearchHitOut], "description": "passages, best first, each with `report`"}},
+    )
     def search(
         q: Annotated[str, Query(description="the query")],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
         doc_id: Annotated[list[str] | None, Query(description="only these reports (repeatable)")] = None,
         year: Annotated[list[int] | None, Query(description="only reports of these years (repeatable)")] = None,
         publisher: Annotated[list[str] | None, Query(description="publisher contains (repeatable)")] = None,
+        place: Annotated[list[str] | None, Query(description="only reports of these places, full or short (repeatable)")] = None,
+        genre: Annotated[list[str] | None, Query(description="only reports of these genres (repeatable)")] = None,
+        level: Annotated[list[str] | None, Query(description=f"only these issuer levels: {', '.join(LEVELS)} (repeatable)")] = None,
     ) -> list[dict[str, Any]]:
-        """The passages retrieved for a query, best first."""
-        filters = Filters.from_mapping({"doc_ids": doc_id, "years": year, "publishers": publisher})
-        return [hit_to_dict(h) for h in service.assistant.search(q, k=k, filters=filters)]
+        """The passages retrieved for a query, best first, each with `report` (its report's identity)."""
+        filters = parse_filters({"doc_ids": doc_id, "years": year, "publishers": publisher,
+                                 "places": place, "genres": genre, "levels": level})
+        return [hit_to_dict(h, service.document(h.chunk.doc_id)) for h in service.assistant.search(q, k=k, filters=filters)]
 
-    @api.get("/documents")
+    @api.get(
+        "/documents",
+        response_model=None,
+        responses={200: {"model": list[DocumentOut], "description": "the indexed reports, newest first"}},
+    )
     def documents() -> list[dict[str, Any]]:
-        """The indexed reports with their metadata and chunk counts."""
+        """The indexed reports: metadata, identity (issuer, level, place, genre, year, 文号…) and chunk counts."""
         return [info.to_dict() for info in service.document_infos()]
 
     @api.post("/documents")

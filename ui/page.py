@@ -1,4 +1,4 @@
-"""The chat page (Gradio Blocks): ask, read cited answers, filter reports, upload.
+"""The chat page (Gradio Blocks): ask, read cited answers, filter by place, genre and year, upload.
 
 Every chat message is one HTML block built by `ui.render` from escaped text,
 so the chatbot's Markdown never touches report text and its sanitiser is a
@@ -16,9 +16,9 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import LoadError, RagError
-from rag.index.filters import Filters
 from rag.types import Answer, Turn
 
+from .facets import Choices, filter_choices, page_filters
 from .render import escape, render_answer, render_error, render_text
 from .service import Service
 
@@ -26,7 +26,19 @@ __all__ = ["EXAMPLES", "CSS", "build_page", "ChatHandlers"]
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = ("2024年检查了多少家企业？", "2025年有哪些工作打算？", "存在哪些问题和不足？")
+# Over the bundled reports (data/reports): the sample report; a year-sensitive question (the 2025 and 2026
+# Jiangsu reports each set a growth target: 增长5%以上 / 按增长5%安排); the national reports; and a report
+# that is not bundled (no 统计公报 is indexed).
+EXAMPLES = (
+    "2024年检查了多少家企业？",
+    "2025年江苏省地区生产总值增长目标是多少？",
+    "2022年国内生产总值增长预期目标是多少？",
+    "2024年江苏省统计公报里GDP是多少？",
+)
+FILTER_HELP = (
+    "不选即全部报告。同一项可多选（满足其一即可），不同项同时满足；"
+    "“全国（国务院）”与省份同选，即国务院文件或这些省份的报告。"
+)
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 HISTORY_TURNS = 6  # earlier turns passed on for follow-ups
 
@@ -42,6 +54,7 @@ CSS = """
           background: var(--background-fill-primary);}
 .pq-card-head {font-weight: 600;}
 .pq-marker {color: #1677ff; margin-right: .4rem;}
+.pq-identity {color: #1f2328; font-size: .85rem; margin: .1rem 0 0;}
 .pq-section {color: #59636e; font-size: .85rem; margin: .1rem 0 .3rem;}
 .pq-context {font-size: .92rem; line-height: 1.7; word-break: break-word;}
 .pq-context mark {background: #ffe58f; color: inherit; padding: 0 .1em;}
@@ -60,10 +73,6 @@ def _assistant_message(html: str) -> dict[str, str]:
     return {"role": "assistant", "content": html}
 
 
-def _filters(doc_ids: Sequence[str] | None, years: Sequence[str | int] | None) -> Filters | None:
-    return Filters.from_mapping({"doc_ids": list(doc_ids or []), "years": [int(y) for y in years or []]})
-
-
 class ChatHandlers:
     """The page's event handlers, as plain methods of one service (testable without a browser)."""
 
@@ -78,28 +87,30 @@ class ChatHandlers:
             f"向量模型 {escape(s.model)} · 模式：{escape(mode)}</div>"
         )
 
-    def filter_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
-        """(report choices as (label, doc_id), year choices), from the index as it is now."""
-        infos = self.service.document_infos()
-        reports = [(f"{i.title}（{i.year}）" if i.year else i.title, i.doc_id) for i in infos]
-        years = sorted({str(i.year) for i in infos if i.year}, reverse=True)
-        return reports, years
+    def filter_choices(self) -> Choices:
+        """The filters' choices, from the index as it is now."""
+        return filter_choices(self.service.document_infos())
 
-    def refresh(self) -> tuple[str, Any, Any]:
-        reports, years = self.filter_choices()
-        return self.status_html(), gr.update(choices=reports), gr.update(choices=years)
+    def refresh(self) -> tuple[str, Any, Any, Any, Any]:
+        """(status line, place, genre, year and report choices) as Gradio updates."""
+        c = self.filter_choices()
+        updates = (gr.update(choices=choices) for choices in (c.places, c.genres, c.years, c.reports))
+        return (self.status_html(), *updates)
 
     def respond(
         self,
         question: str,
         chat: list[dict[str, Any]] | None,
         turns: list[list[str]] | None,
-        doc_ids: Sequence[str] | None,
-        years: Sequence[str] | None,
+        places: Sequence[str] | None = None,
+        genres: Sequence[str] | None = None,
+        years: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], list[list[str]], str]]:
         """Stream one exchange: yields (chat, turns, question box) as the answer grows.
 
-        Each yield is a fresh list: Gradio may still be sending the previous one.
+        The filter choices become `Filters` as `ui.facets.page_filters` says. Each yield is
+        a fresh list: Gradio may still be sending the previous one.
         """
         chat = list(chat or [])
         turns = list(turns or [])
@@ -110,9 +121,10 @@ class ChatHandlers:
         yield list(chat), list(turns), ""
         history = [Turn(q, a) for q, a in turns[-HISTORY_TURNS:]]
         try:
+            filters = page_filters(places, genres, years, doc_ids, self.service.documents())
             answer: Answer | None = None
             written = ""
-            for event in self.service.assistant.stream(question, history=history, filters=_filters(doc_ids, years)):
+            for event in self.service.assistant.stream(question, history=history, filters=filters):
                 if isinstance(event, Answer):
                     answer = event
                 else:
@@ -133,11 +145,10 @@ class ChatHandlers:
         turns.append([question, answer.text])
         yield list(chat), list(turns), ""
 
-    def upload(self, path: str | None, progress: Any = None) -> tuple[str, str, Any, Any, None]:
-        """Index an uploaded file; returns (message, status, report choices, year choices, cleared file box)."""
+    def upload(self, path: str | None, progress: Any = None) -> tuple[Any, ...]:
+        """Index an uploaded file; returns (message, status, the four filters' choices, cleared file box)."""
         if not path:
-            status, reports, years = self.refresh()
-            return "", status, reports, years, None
+            return ("", *self.refresh(), None)
 
         def report(fraction: float, text: str) -> None:
             if progress is not None:
@@ -154,8 +165,7 @@ class ChatHandlers:
         except Exception:
             log.exception("indexing upload %s failed", name)
             message = f'<div class="pq-msg pq-error">⚠ 无法加入 {escape(name)}：服务器内部错误（详情见日志）。</div>'
-        status, reports, years = self.refresh()
-        return message, status, reports, years, None
+        return (message, *self.refresh(), None)
 
 
 def build_page(service: Service) -> gr.Blocks:
@@ -163,7 +173,7 @@ def build_page(service: Service) -> gr.Blocks:
     handlers = ChatHandlers(service)
     settings = service.settings
 
-    def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, Any, None]:  # noqa: B008 (Gradio's idiom)
+    def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio's idiom)
         return handlers.upload(path, progress)
 
     # delete_cache: Gradio keeps every uploaded file in its temp folder; drop them after an hour.
@@ -202,8 +212,14 @@ def build_page(service: Service) -> gr.Blocks:
                     clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="pq-clear", min_width=80)
             with gr.Column(scale=2):
                 with gr.Group():
-                    reports = gr.Dropdown(label="按报告筛选（不选即全部）", multiselect=True, choices=[], elem_id="pq-reports")
-                    years = gr.Dropdown(label="按年份筛选", multiselect=True, choices=[], elem_id="pq-years")
+                    places = gr.Dropdown(label="地区", multiselect=True, choices=[], elem_id="pq-places")
+                    genres = gr.Dropdown(label="文种", multiselect=True, choices=[], elem_id="pq-genres")
+                    years = gr.Dropdown(label="年份", multiselect=True, choices=[], elem_id="pq-years")
+                gr.HTML(f'<div class="pq-status">{escape(FILTER_HELP)}</div>')
+                with gr.Accordion("指定报告（可输入标题搜索）", open=False, elem_id="pq-reports-box"):
+                    reports = gr.Dropdown(
+                        label="只在这些报告中查找", multiselect=True, choices=[], elem_id="pq-reports"
+                    )
                 upload_box = gr.File(
                     label="上传报告（txt / html / md / pdf / docx），上传后即可提问",
                     file_types=UPLOAD_TYPES,
@@ -221,7 +237,7 @@ def build_page(service: Service) -> gr.Blocks:
 
         chat_io: dict[str, Any] = dict(
             fn=handlers.respond,
-            inputs=[question, chatbot, turns, reports, years],
+            inputs=[question, chatbot, turns, places, genres, years, reports],
             outputs=[chatbot, turns, question],
             api_visibility="private",
             show_progress="minimal",
@@ -236,10 +252,10 @@ def build_page(service: Service) -> gr.Blocks:
             upload_box.upload(
                 upload,
                 inputs=upload_box,
-                outputs=[upload_message, status, reports, years, upload_box],
+                outputs=[upload_message, status, places, genres, years, reports, upload_box],
                 api_visibility="private",
                 concurrency_limit=1,
             )
-        page.load(handlers.refresh, outputs=[status, reports, years], api_visibility="private")
+        page.load(handlers.refresh, outputs=[status, places, genres, years, reports], api_visibility="private")
     page.queue(default_concurrency_limit=8)
     return page

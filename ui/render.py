@@ -13,18 +13,21 @@ import html
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
-from rag.types import Answer, Citation, Document, Hit
+from rag.types import Answer, Citation, Document, DocumentMeta, Hit
 
 __all__ = [
     "NOT_FOUND_TITLE",
     "CLOSEST_LABEL",
     "SECTION_SEP",
+    "IDENTITY_SEP",
     "escape",
+    "identity_line",
     "paragraph_around",
     "report_href",
     "render_text",
     "render_citation_card",
     "render_hit_card",
+    "not_found_message",
     "render_answer",
     "render_error",
     "render_report_page",
@@ -33,7 +36,11 @@ __all__ = [
 
 NOT_FOUND_TITLE = "报告中未找到相关信息"
 CLOSEST_LABEL = "最接近的段落（仅供参考）"
+# How a not-found answer's text introduces the closest passages (rag.answer.extractive.not_found_answer);
+# the cards below say it with CLOSEST_LABEL.
+_CLOSEST_INTRO = "以下是最接近的段落"
 SECTION_SEP = " › "
+IDENTITY_SEP = " · "
 # Context shown around a quote, each side, when its paragraph is long.
 CONTEXT_CHARS = 90
 
@@ -45,6 +52,20 @@ def escape(text: str) -> str:
     '&lt;img src=x onerror=&quot;a()&quot;&gt;'
     """
     return html.escape(text, quote=True)
+
+
+def identity_line(meta: DocumentMeta) -> str:
+    """Who issued the report, what it is and its year, as far as the report says ("" when it says none).
+
+    Who: the issuer, else the place it governs, else 国务院 for a State Council document.
+    >>> identity_line(DocumentMeta(issuer="江苏省人民政府", genre="政府工作报告", year=2026))
+    '江苏省人民政府 · 政府工作报告 · 2026年'
+    >>> identity_line(DocumentMeta(place="江苏省", year=2025)), identity_line(DocumentMeta())
+    ('江苏省 · 2025年', '')
+    """
+    who = meta.issuer or meta.place or ("国务院" if meta.level == "国务院" else None)
+    year = f"{meta.year}年" if meta.year is not None else None
+    return IDENTITY_SEP.join(part for part in (who, meta.genre, year) if part)
 
 
 def render_text(text: str) -> str:
@@ -92,11 +113,27 @@ def _section(section: Sequence[str]) -> str:
     return escape(SECTION_SEP.join(section)) if section else "（导语）"
 
 
-def _card(marker: str, title: str, section: Sequence[str], before: str, quote_: str, after: str, href: str) -> str:
+def _identity(document: Document | None) -> str:
+    """The card's identity line, or nothing when the report is gone or states no identity."""
+    line = identity_line(document.meta) if document is not None else ""
+    return f'<div class="pq-identity">{escape(line)}</div>' if line else ""
+
+
+def _card(
+    marker: str,
+    title: str,
+    document: Document | None,
+    section: Sequence[str],
+    before: str,
+    quote_: str,
+    after: str,
+    href: str,
+) -> str:
     return (
         '<div class="pq-card">'
         f'<div class="pq-card-head"><span class="pq-marker">{marker}</span>'
         f'<span class="pq-title">{escape(title)}</span></div>'
+        f"{_identity(document)}"
         f'<div class="pq-section">{_section(section)}</div>'
         f'<div class="pq-context">{render_text(before)}<mark>{render_text(quote_)}</mark>{render_text(after)}</div>'
         f'<a class="pq-open" href="{escape(href)}" target="_blank" rel="noopener noreferrer">查看原文 ↗</a>'
@@ -105,13 +142,14 @@ def _card(marker: str, title: str, section: Sequence[str], before: str, quote_: 
 
 
 def render_citation_card(citation: Citation, document: Document | None) -> str:
-    """A numbered card: title, section path, the quote highlighted inside its paragraph, a link."""
+    """A numbered card: title, the report's identity line, section path, the quote highlighted
+    inside its paragraph, a link."""
     if document is not None and document.text[citation.start : citation.end] == citation.quote:
         before, quote_, after = paragraph_around(document.text, citation.start, citation.end)
     else:  # report removed since, or offsets from another version: show the quote alone
         before, quote_, after = "", citation.quote, ""
     href = report_href(citation.doc_id, citation.start, citation.end)
-    return _card(f"[{citation.marker}]", citation.title, citation.section, before, quote_, after, href)
+    return _card(f"[{citation.marker}]", citation.title, document, citation.section, before, quote_, after, href)
 
 
 def render_hit_card(hit: Hit, document: Document | None = None) -> str:
@@ -127,11 +165,26 @@ def render_hit_card(hit: Hit, document: Document | None = None) -> str:
         '<div class="pq-card pq-hit">'
         f'<div class="pq-card-head"><span class="pq-marker">{hit.rank}</span>'
         f'<span class="pq-title">{escape(hit.title)}</span></div>'
+        f"{_identity(document)}"
         f'<div class="pq-section">{_section(chunk.section)}</div>'
         f'<div class="pq-context">{render_text(text)}</div>'
         f'<a class="pq-open" href="{escape(href)}" target="_blank" rel="noopener noreferrer">查看原文 ↗</a>'
         "</div>"
     )
+
+
+def not_found_message(text: str) -> str:
+    """What a not-found answer says, without its lead-in to the closest passages (shown as cards).
+
+    The assistant may say what is missing ("报告中未找到江苏省2024年统计公报。"); the default says only
+    that nothing was found.
+    >>> not_found_message("报告中未找到江苏省2024年统计公报。以下是最接近的段落，仅供参考：")
+    '报告中未找到江苏省2024年统计公报。'
+    >>> not_found_message("")
+    '报告中未找到相关信息'
+    """
+    message = text.split(_CLOSEST_INTRO, 1)[0].strip()
+    return message or NOT_FOUND_TITLE
 
 
 def render_answer(answer: Answer, documents: Mapping[str, Document], max_hits: int = 3) -> str:
@@ -140,7 +193,7 @@ def render_answer(answer: Answer, documents: Mapping[str, Document], max_hits: i
     if answer.notice:
         parts.append(f'<div class="pq-notice">⚠ {escape(answer.notice)}</div>')
     if answer.mode == "not_found":
-        parts.append(f'<div class="pq-not-found"><strong>{NOT_FOUND_TITLE}</strong></div>')
+        parts.append(f'<div class="pq-not-found"><strong>{render_text(not_found_message(answer.text))}</strong></div>')
         hits = answer.hits[:max_hits]
         if hits:
             parts.append(f'<div class="pq-cards-label">{CLOSEST_LABEL}</div><div class="pq-cards">')
@@ -184,6 +237,8 @@ def render_report_page(document: Document, start: int | None = None, end: int | 
     else:
         body = escape(text)
     meta = [
+        escape(identity_line(document.meta)),
+        f"文号：{escape(document.meta.doc_number)}" if document.meta.doc_number else "",
         f"来源：{escape(document.meta.publisher)}" if document.meta.publisher else "",
         f"发布时间：{escape(document.meta.published)}" if document.meta.published else "",
         f"文件：{escape(document.source)}",

@@ -24,11 +24,13 @@ from typing import Any, Protocol
 
 from rag.config import Settings
 from rag.errors import LoadError, RagError
-from rag.types import Document
+from rag.types import Document, DocumentMeta
 
 __all__ = [
     "AssistantLike",
     "DocumentInfo",
+    "IDENTITY_FIELDS",
+    "report_identity",
     "Service",
     "Status",
     "UploadResult",
@@ -63,17 +65,59 @@ class AssistantLike(Protocol):
     def search(self, query: str, k: int | None = None, filters: Any = None) -> Any: ...
 
 
+# A report's identity as the API shows it: who issued what, for which place and year
+# (the DocumentMeta fields of the same names; None where the report does not say).
+IDENTITY_FIELDS = (
+    "issuer", "level", "place", "genre", "year", "reports_on", "issued",
+    "delivered", "meeting", "speaker", "speaker_role", "doc_number", "effective",
+)  # fmt: skip
+
+
+def report_identity(meta: DocumentMeta) -> dict[str, Any]:
+    """The identity fields of a report, JSON-ready.
+
+    >>> report_identity(DocumentMeta(issuer="国务院", level="国务院", year=2022))["issuer"]
+    '国务院'
+    """
+    return {name: getattr(meta, name) for name in IDENTITY_FIELDS}
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
-    """One indexed report as listed by `GET /api/documents` and the report filter."""
+    """One indexed report as listed by `GET /api/documents` and the page's filters."""
 
     doc_id: str
     title: str
     source: str
     publisher: str | None
     published: str | None
+    issuer: str | None
+    level: str | None
+    place: str | None
+    genre: str | None
     year: int | None
+    reports_on: int | None
+    issued: int | None
+    delivered: str | None
+    meeting: str | None
+    speaker: str | None
+    speaker_role: str | None
+    doc_number: str | None
+    effective: str | None
     chunks: int
+
+    @classmethod
+    def of(cls, document: Document, chunks: int) -> DocumentInfo:
+        meta = document.meta
+        return cls(
+            doc_id=document.doc_id,
+            title=document.title,
+            source=document.source,
+            publisher=meta.publisher,
+            published=meta.published,
+            chunks=chunks,
+            **report_identity(meta),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,18 +251,7 @@ class Service:
     def document_infos(self) -> list[DocumentInfo]:
         """Indexed reports, newest year first, then by title."""
         counts = self.chunk_counts()
-        infos = [
-            DocumentInfo(
-                doc_id=d.doc_id,
-                title=d.title,
-                source=d.source,
-                publisher=d.meta.publisher,
-                published=d.meta.published,
-                year=d.meta.year,
-                chunks=counts.get(d.doc_id, 0),
-            )
-            for d in self.documents().values()
-        ]
+        infos = [DocumentInfo.of(d, counts.get(d.doc_id, 0)) for d in self.documents().values()]
         return sorted(infos, key=lambda i: (-(i.year or 0), i.title, i.doc_id))
 
     def status(self) -> Status:

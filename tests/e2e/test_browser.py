@@ -1,10 +1,11 @@
-"""The chat page in a real browser: `policyqa serve` over the sample reports, driven by Chromium.
+"""The chat page in a real browser: `policyqa serve` over the bundled reports, driven by Chromium.
 
-One server for the module (a subprocess running the real CLI over an index
-built here with the default model), one browser page walked through the
-user's path: ask, read the cited answer, open the citation in the full
-report, upload a report and ask about it, and check that a hostile report's
-markup is shown as text. Screenshots of every step go to tests/e2e/screenshots/.
+One server for the module (a subprocess running the real CLI over an index of
+data/reports built here with the default model), one browser page walked
+through the user's path: ask, read the cited answer with its report's identity,
+open the citation in the full report, narrow by year, place, genre and 全国,
+upload a report and ask about it, and check that a hostile report's markup is
+shown as text. Screenshots of every step go to tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page
 
 from tests.conftest import ROOT
+from ui.page import EXAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ANSWER_TIMEOUT_MS = 120_000  # the first question also warms up jieba and the model
+REPORTS = ROOT / "data" / "reports"
+SAMPLE_TITLE = "苏州市科技局2024年度法治政府建设情况报告"
+JIANGSU_2025, JIANGSU_2026 = "2025年江苏省政府工作报告", "2026年江苏省政府工作报告"
 
 UNIQUE_REPORT = """某区市场监管局2024年度餐饮安全检查情况报告
 
@@ -81,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     base = tmp_path_factory.mktemp("e2e")
     index_dir = base / "index" / "default"
-    build_index([ROOT / "data" / "reports"], index_dir, settings=Settings(index_dir=index_dir))
+    build_index([REPORTS], index_dir, settings=Settings(index_dir=index_dir))
     port = _free_port()
     env = {**os.environ, "POLICYQA_RATE_LIMIT_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
     log_path = base / "server.log"
@@ -174,12 +179,37 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def _choose(page: Page, dropdown: str, option: str | re.Pattern[str]) -> None:
+    """Pick one option of a multi-select dropdown (by its label) and close the list."""
+    page.locator(f"#{dropdown} input").click()
+    page.locator(f"#{dropdown}").get_by_role("option", name=option).click()
+    page.keyboard.press("Escape")
+
+
+def _clear(page: Page, dropdown: str) -> None:
+    page.locator(f"#{dropdown} .remove-all").click()
+    page.wait_for_function(f"() => document.querySelectorAll('#{dropdown} .token').length === 0")
+
+
+def _titles(answer: Locator) -> list[str]:
+    return answer.locator(".pq-card .pq-title").all_inner_texts()
+
+
 def test_home_page_shows_status_examples_and_filters(session: Page) -> None:
     page = session
     status = page.locator("#pq-status").inner_text()
-    assert "1 份报告" in status and "原文摘录" in status, status
-    for example in ("2024年检查了多少家企业？", "2025年有哪些工作打算？", "存在哪些问题和不足？"):
+    bundled = sum(1 for p in REPORTS.iterdir() if p.is_file())
+    assert f"{bundled} 份报告" in status and "原文摘录" in status, status
+    for example in EXAMPLES:
         assert page.get_by_role("button", name=example).is_visible()
+    for dropdown in ("pq-places", "pq-genres", "pq-years"):
+        assert page.locator(f"#{dropdown}").is_visible()
+    assert not page.locator("#pq-reports").is_visible()  # the flat list of titles is folded away
+    page.locator("#pq-years input").click()
+    years = page.locator("#pq-years [role=option]").all_inner_texts()
+    page.keyboard.press("Escape")
+    shown = [int(y[:4]) for y in years]  # "2026年 · 1份"
+    assert shown == sorted(shown, reverse=True) and {2026, 2025, 2024, 2022} <= set(shown), years
     _shot(page, "01-home")
 
 
@@ -192,7 +222,9 @@ def test_answer_has_numbers_and_citation_cards(session: Page) -> None:
     cards = answer.locator(".pq-card")
     assert cards.count() >= 1
     first = cards.first
-    assert "苏州市科技局2024年度法治政府建设情况报告" in first.locator(".pq-title").inner_text()
+    assert SAMPLE_TITLE in first.locator(".pq-title").inner_text()
+    identity = first.locator(".pq-identity").inner_text()
+    assert identity.endswith("2024年") and "None" not in identity, identity  # e.g. 苏州市科学技术局 · … · 2024年
     assert " › " in first.locator(".pq-section").inner_text()
     assert first.locator("mark").count() == 1
 
@@ -228,7 +260,7 @@ def test_follow_up_uses_the_conversation(session: Page) -> None:
 def test_example_button_asks_at_once(session: Page) -> None:
     page = session
     before = page.locator("#pq-chat .pq-answer").count()
-    page.get_by_role("button", name="存在哪些问题和不足？").click()
+    page.get_by_role("button", name="2025年江苏省地区生产总值增长目标是多少？").click()
     page.wait_for_function(
         """([n]) => {
             const all = document.querySelectorAll('#pq-chat .pq-answer');
@@ -238,8 +270,69 @@ def test_example_button_asks_at_once(session: Page) -> None:
         timeout=ANSWER_TIMEOUT_MS,
     )
     answer = page.locator("#pq-chat .pq-answer").last
-    assert "问题和不足" in answer.locator(".pq-section").first.inner_text()
+    assert "5%以上" in answer.locator(".pq-text").inner_text()  # the 2025 target, not 2026's 按增长5%安排
+    assert _titles(answer)[0] == JIANGSU_2025
+    assert "2025年" in answer.locator(".pq-identity").first.inner_text()
     _shot(page, "04b-example")
+
+
+def test_year_filter_restricts_the_answer(session: Page) -> None:
+    page = session
+    _choose(page, "pq-years", re.compile("^2026年 · "))
+    try:
+        answer = _ask(page, "江苏省地区生产总值增长目标是多少？", "按增长5%安排")
+        _shot(page, "04c-year-filter")
+        assert set(_titles(answer)) == {JIANGSU_2026}
+        identities = answer.locator(".pq-identity").all_inner_texts()
+        assert identities and all(i.endswith("2026年") for i in identities), identities
+    finally:
+        _clear(page, "pq-years")
+
+
+def test_place_filter_restricts_the_answer(session: Page) -> None:
+    """Unfiltered, 2025年有哪些工作打算 is answered from the 2025 Jiangsu report; 苏州 keeps the sample."""
+    page = session
+    _choose(page, "pq-places", re.compile("^苏州"))  # 苏州 or 苏州市, as the loader reads the place
+    try:
+        answer = _ask(page, "2025年有哪些工作打算？")
+        _shot(page, "04d-place-filter")
+        assert set(_titles(answer)) == {SAMPLE_TITLE}
+    finally:
+        _clear(page, "pq-places")
+
+
+def _documents(server: str) -> list[dict]:
+    return json.loads(urllib.request.urlopen(server + "api/documents", timeout=5).read())
+
+
+def test_genre_filter_restricts_the_answer(session: Page, server: str) -> None:
+    page = session
+    documents = _documents(server)
+    of_genre = {d["title"] for d in documents if d["genre"] == "意见"}
+    if not of_genre:
+        pytest.skip("no bundled report has genre 意见 yet: rag's identity extraction fills DocumentMeta.genre")
+    _choose(page, "pq-genres", re.compile("^意见 · "))
+    try:
+        answer = _ask(page, "“双随机、一公开”监管要做到什么？")  # the sample report speaks of it too
+        assert _titles(answer) and set(_titles(answer)) <= of_genre, _titles(answer)
+        assert all(" · 意见" in i for i in answer.locator(".pq-identity").all_inner_texts())
+        _shot(page, "04e-genre-filter")
+    finally:
+        _clear(page, "pq-genres")
+
+
+def test_national_filter_keeps_state_council_reports(session: Page, server: str) -> None:
+    page = session
+    national = {d["title"] for d in _documents(server) if d["level"] == "国务院"}
+    if not national:
+        pytest.skip("no bundled report has level 国务院 yet: rag's identity extraction fills DocumentMeta.level")
+    _choose(page, "pq-places", re.compile("^全国（国务院） · "))
+    try:
+        answer = _ask(page, "地区生产总值增长目标是多少？")  # unfiltered: the Jiangsu reports
+        assert _titles(answer) and set(_titles(answer)) <= national, _titles(answer)
+        _shot(page, "04f-national-filter")
+    finally:
+        _clear(page, "pq-places")
 
 
 def _upload(page: Page, path: Path) -> str:
@@ -260,10 +353,11 @@ def test_uploaded_report_is_searchable_at_once(session: Page, server: str, tmp_p
     page = session
     report = tmp_path / "某区餐饮检查报告.txt"
     report.write_text(UNIQUE_REPORT, encoding="utf-8")
+    before = len(_documents(server))
     message = _upload(page, report)
     assert "已加入" in message, message
-    assert "2 份报告" in page.locator("#pq-status").inner_text()
-    titles = [d["title"] for d in json.loads(urllib.request.urlopen(server + "api/documents", timeout=5).read())]
+    assert f"{before + 1} 份报告" in page.locator("#pq-status").inner_text()
+    titles = [d["title"] for d in _documents(server)]
     assert "某区市场监管局2024年度餐饮安全检查情况报告" in titles
     _shot(page, "05-uploaded")
     answer = _ask(page, "某区2024年共检查了多少家餐饮企业？", "137")
@@ -271,25 +365,23 @@ def test_uploaded_report_is_searchable_at_once(session: Page, server: str, tmp_p
     _shot(page, "06-upload-answer")
 
 
-def test_report_filter_restricts_the_answer(session: Page) -> None:
+def test_report_picker_restricts_the_answer(session: Page) -> None:
     page = session
-    page.locator("#pq-years input").click()
-    assert page.locator("#pq-years").get_by_role("option", name="2024", exact=True).is_visible()
-    page.keyboard.press("Escape")
-    page.locator("#pq-reports input").click()
-    page.locator("#pq-reports").get_by_role("option", name=re.compile("餐饮安全检查情况报告")).click()
-    page.keyboard.press("Escape")
+    page.locator("#pq-reports-box").get_by_text("指定报告").click()  # the accordion, closed at first
+    _choose(page, "pq-reports", re.compile("餐饮安全检查情况报告"))
     try:
         answer = _ask(page, "2024年检查了多少家企业？")
-        titles = answer.locator(".pq-card .pq-title").all_inner_texts()
+        titles = _titles(answer)
         _shot(page, "07-filtered")
         assert titles and all("餐饮安全检查情况报告" in t for t in titles), titles
         missing = _ask(page, "2024年抽查了多少家零售药店？", "报告中未找到相关信息", "最接近的段落（仅供参考）")
         assert missing.locator(".pq-card mark").count() == 0  # offered as context, not as evidence
+        identities = missing.locator(".pq-card.pq-hit .pq-identity").all_inner_texts()  # hit cards say whose too
+        assert identities and len(identities) == missing.locator(".pq-card.pq-hit").count()
+        assert all(i.endswith("2024年") and "None" not in i for i in identities), identities
         _shot(page, "07b-not-found")
     finally:
-        page.locator("#pq-reports .remove-all").click()
-        page.wait_for_function("() => document.querySelectorAll('#pq-reports .token').length === 0")
+        _clear(page, "pq-reports")
 
 
 def test_rejected_upload_shows_a_clear_message(session: Page, tmp_path: Path) -> None:

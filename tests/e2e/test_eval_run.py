@@ -1,4 +1,5 @@
-"""The full evaluation on the dev set: builds a fresh index, runs both systems, writes every output."""
+"""The full evaluation on the dev set (over the sample report, as `make test` runs it): builds a fresh
+index, runs both systems, writes every output."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import json
 import pytest
 
 from evals.run import main
-from tests.conftest import DEV_GOLD, ROOT
+from tests.conftest import DEV_GOLD, SAMPLE
 
 pytestmark = pytest.mark.slow
 
 
 def test_dev_eval_writes_results_metrics_report_and_chart(tmp_path) -> None:
     out = tmp_path / "dev"
-    code = main(["--gold", str(DEV_GOLD), "--docs", str(ROOT / "data" / "reports"), "--out", str(out)])
+    code = main(["--gold", str(DEV_GOLD), "--docs", str(SAMPLE), "--out", str(out)])
     assert code == 0
 
     gold_ids = [json.loads(line)["id"] for line in DEV_GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]

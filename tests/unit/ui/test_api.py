@@ -1,9 +1,10 @@
 """HTTP API of ui.app, over a small in-memory assistant (no model, no Gradio).
 
 The fake index loads real reports with `rag.load` and cuts them with
-`rag.chunk`; its search scores chunks by shared character bigrams, and the
-fake assistant composes answers with the real `rag.compose`. What is under
-test is the server: routes, validation, errors, limits, uploads, concurrency.
+`rag.chunk`; its search scores chunks by shared character bigrams, filters with
+the folder index's own `DocTable`, and the fake assistant composes answers with
+the real `rag.compose`. What is under test is the server: routes, validation,
+errors, limits, uploads, concurrency, the report identity in the JSON.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from rag.answer.extractive import compose_extractive, not_found_answer
 from rag.config import Settings
 from rag.errors import IndexMismatchError, LoadError
 from rag.index.filters import Filters
+from rag.index.folder.masks import DocTable
 from rag.ingest.chunk import chunk_document
 from rag.ingest.load import load_bytes, load_document
 from rag.retrieve.query import clean_query
-from rag.types import Answer, Chunk, Document, Hit, Turn
+from rag.types import Answer, Chunk, Document, DocumentMeta, Hit, Turn
 from tests.conftest import SAMPLE
 from ui.app import create_app
 from ui.render import render_answer, render_report_page
-from ui.service import safe_filename
+from ui.service import IDENTITY_FIELDS, safe_filename
 
 HOSTILE = "恶意报告2024\n\n一、情况\n\n<script>alert(1)</script>本年检查单位<img src=x onerror=alert(1)>共7家。\n"
 
@@ -79,11 +81,14 @@ class FakeIndex:
             if doc.doc_id in self.documents:
                 summary.skipped += 1
                 continue
-            self.documents = {**self.documents, doc.doc_id: doc}
-            self.chunks = self.chunks + chunk_document(doc)
+            self.add_document(doc)
             summary.added += 1
         summary.chunks = len(self.chunks)
         return summary
+
+    def add_document(self, doc: Document) -> None:
+        self.documents = {**self.documents, doc.doc_id: doc}
+        self.chunks = self.chunks + chunk_document(doc)
 
     def save(self) -> str:
         self.saves += 1
@@ -91,12 +96,14 @@ class FakeIndex:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         grams = {query[i : i + 2] for i in range(len(query) - 1)}
+        allowed = None
+        if filters is not None and not filters.empty:
+            table = DocTable.of(self.documents)
+            passing = table.passing(filters)
+            allowed = {doc_id for doc_id, ok in zip(table.ordered, passing, strict=True) if ok}
         scored = []
         for position, chunk in enumerate(self.chunks):
-            doc = self.documents[chunk.doc_id]
-            if filters and filters.doc_ids and chunk.doc_id not in filters.doc_ids:
-                continue
-            if filters and filters.years and doc.meta.year not in filters.years:
+            if allowed is not None and chunk.doc_id not in allowed:
                 continue
             score = sum(g in chunk.text for g in grams)
             if score:
@@ -204,7 +211,7 @@ def test_documents_lists_metadata_and_chunk_counts(client: TestClient, base_inde
     r = client.get("/api/documents")
     assert r.status_code == 200
     [doc] = r.json()
-    assert set(doc) == {"doc_id", "title", "source", "publisher", "published", "year", "chunks"}
+    assert set(doc) == {"doc_id", "title", "source", "publisher", "published", "chunks", *IDENTITY_FIELDS}
     assert doc["year"] == 2024 and doc["chunks"] == len(base_index.chunks) and "科技局" in doc["title"]
 
 
@@ -228,6 +235,136 @@ def test_openapi_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert docs.status_code == 200
     assert "/api/ask" in docs.text and "AskRequest" in docs.text
     assert "cdn." not in docs.text and "https://" not in docs.text
+
+
+# ------------------------------------------------------------------ the reports' identity (a small portal)
+
+# Three reports whose identity is set here (rag's extraction fills it on real files), all
+# answering "生产总值增长目标", plus the sample report with the identity of its bureau.
+PORTAL = [
+    ("国务院政府工作报告2022\n\n一、2022年目标\n\n今年发展主要预期目标是：国内生产总值增长5.5%左右。\n",
+     DocumentMeta(issuer="国务院", level="国务院", genre="政府工作报告", year=2022, reports_on=2021, issued=2022,
+                  delivered="2022-03-05", meeting="第十三届全国人民代表大会第五次会议", speaker="李克强",
+                  speaker_role="国务院总理")),
+    ("2025年江苏省政府工作报告\n\n一、目标\n\n今年主要预期目标是：地区生产总值增长5%以上。\n",
+     DocumentMeta(issuer="江苏省人民政府", level="省", place="江苏省", genre="政府工作报告", year=2025)),
+    ("国务院关于推进综合监管的意见\n\n一、目标\n\n到2019年底，生产总值增长目标相关的监管全覆盖。\n",
+     DocumentMeta(issuer="国务院", level="国务院", genre="意见", year=2019, doc_number="国发〔2019〕5号",
+                  effective="2019-02-15")),
+]
+SAMPLE_IDENTITY = DocumentMeta(publisher="苏州市科学技术局", published="2025-02-12", issuer="苏州市科学技术局",
+                               level="部门", place="苏州市", genre="法治政府建设报告", year=2024)
+
+
+@pytest.fixture(scope="module")
+def portal_index(base_index: FakeIndex) -> FakeIndex:
+    index = FakeIndex([])
+    for doc in base_index.documents.values():
+        index.add_document(replace(doc, meta=SAMPLE_IDENTITY))
+    for i, (text, meta) in enumerate(PORTAL):
+        index.add_document(replace(load_bytes(text.encode(), f"portal-{i}.txt"), meta=meta))
+    return index
+
+
+@pytest.fixture
+def portal(tmp_path: Path, portal_index: FakeIndex) -> TestClient:
+    return _client(tmp_path, portal_index)[0]
+
+
+def _identity(meta: DocumentMeta) -> dict[str, object]:
+    return {name: getattr(meta, name) for name in IDENTITY_FIELDS}
+
+
+def test_documents_list_each_reports_identity(portal: TestClient, portal_index: FakeIndex) -> None:
+    listed = {d["doc_id"]: d for d in portal.get("/api/documents").json()}
+    assert len(listed) == 4
+    for doc_id, doc in portal_index.documents.items():
+        assert {k: listed[doc_id][k] for k in IDENTITY_FIELDS} == _identity(doc.meta)
+    national = next(d for d in listed.values() if d["genre"] == "政府工作报告" and d["level"] == "国务院")
+    assert national["place"] is None and national["speaker"] == "李克强" and national["delivered"] == "2022-03-05"
+
+
+def test_ask_gives_each_citation_and_hit_its_reports_identity(portal: TestClient, portal_index: FakeIndex) -> None:
+    body = portal.post("/api/ask", json={"question": "生产总值增长目标是多少？"}).json()
+    assert body["citations"] and body["hits"]
+    for citation in body["citations"]:
+        assert citation["report"] == _identity(portal_index.documents[citation["doc_id"]].meta)
+    for hit in body["hits"]:
+        assert hit["report"] == _identity(portal_index.documents[hit["chunk"]["doc_id"]].meta)
+    assert len({h["chunk"]["doc_id"] for h in body["hits"]}) > 1  # the filters below have something to remove
+
+
+@pytest.mark.parametrize(
+    ("filters", "allowed"),
+    [
+        ({"places": ["江苏"]}, lambda r: r["place"] == "江苏省"),  # short names work
+        ({"levels": ["国务院"]}, lambda r: r["level"] == "国务院"),
+        ({"genres": ["政府工作报告"]}, lambda r: r["genre"] == "政府工作报告"),
+        ({"levels": ["国务院"], "genres": ["意见"]}, lambda r: r["doc_number"] == "国发〔2019〕5号"),
+        ({"genres": ["意见", "法治政府建设报告"]}, lambda r: r["genre"] in ("意见", "法治政府建设报告")),
+    ],
+)
+def test_ask_and_search_take_place_genre_and_level_filters(portal: TestClient, filters: dict, allowed) -> None:
+    body = portal.post("/api/ask", json={"question": "生产总值增长目标是多少？", "filters": filters}).json()
+    reports = [c["report"] for c in body["citations"]] + [h["report"] for h in body["hits"]]
+    assert reports and all(allowed(r) for r in reports), reports
+    params = {"q": "生产总值增长目标", "place": filters.get("places"), "genre": filters.get("genres"),
+              "level": filters.get("levels")}
+    hits = portal.get("/api/search", params={k: v for k, v in params.items() if v}).json()
+    assert hits and all(allowed(h["report"]) for h in hits), hits
+
+
+def test_search_hits_carry_their_reports_identity(portal: TestClient, portal_index: FakeIndex) -> None:
+    hits = portal.get("/api/search", params={"q": "生产总值增长目标", "k": 10}).json()
+    assert len({h["doc_id"] for h in hits}) >= 3
+    for hit in hits:
+        assert hit["report"] == _identity(portal_index.documents[hit["doc_id"]].meta)
+
+
+@pytest.mark.parametrize(
+    ("filters", "needle"),
+    [
+        ({"places": "江苏"}, "places"),  # a string, not a list
+        ({"places": [1]}, "places"),
+        ({"genres": [["意见"]]}, "genres"),
+        ({"genres": {"a": 1}}, "genres"),
+        ({"levels": ["省级"]}, "省级"),
+        ({"levels": [None]}, "levels"),
+    ],
+)
+def test_wrong_identity_filters_are_400(portal: TestClient, filters: dict, needle: str) -> None:
+    r = portal.post("/api/ask", json={"question": "生产总值增长目标是多少？", "filters": filters})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "bad_request" and needle in r.json()["message"]
+
+
+def test_wrong_search_level_is_400(portal: TestClient) -> None:
+    r = portal.get("/api/search", params={"q": "目标", "level": "省级"})
+    assert r.status_code == 400 and "国务院, 省, 市, 区县, 部门" in r.json()["message"]
+
+
+def _properties(schema: dict, name: str) -> set[str]:
+    return set(schema["components"]["schemas"][name]["properties"])
+
+
+def test_openapi_documents_the_json_as_it_is(portal: TestClient) -> None:
+    """The documented response fields are exactly the fields the endpoints return."""
+    schema = portal.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert paths["/api/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AskResponse"
+    }
+    answer = portal.post("/api/ask", json={"question": "生产总值增长目标是多少？"}).json()
+    hits = portal.get("/api/search", params={"q": "生产总值增长目标"}).json()
+    documents = portal.get("/api/documents").json()
+    assert set(answer) == _properties(schema, "AskResponse")
+    assert set(answer["citations"][0]) == _properties(schema, "CitationOut")
+    assert set(answer["hits"][0]) == _properties(schema, "AnswerHitOut")
+    assert set(answer["hits"][0]["chunk"]) == _properties(schema, "ChunkOut")
+    assert set(hits[0]) == _properties(schema, "SearchHitOut")
+    assert set(documents[0]) == _properties(schema, "DocumentOut")
+    assert set(answer["citations"][0]["report"]) == _properties(schema, "ReportIdentity") == set(IDENTITY_FIELDS)
+    assert {"place", "genre", "level"} <= {p["name"] for p in paths["/api/search"]["get"]["parameters"]}
 
 
 # ------------------------------------------------------------------ bad input
@@ -553,7 +690,7 @@ def test_page_streams_keeps_history_and_escapes(tmp_path: Path, base_index: Fake
     settings = _settings(tmp_path, llm_model="qwen2.5")
     assistant = StreamingAssistant(base_index.copy(), settings)
     handlers = ChatHandlers(Service(assistant, settings))
-    steps = list(handlers.respond("2024年检查了多少家企业？", [], [], [], []))
+    steps = list(handlers.respond("2024年检查了多少家企业？", [], []))
     chats = [chat for chat, _, _ in steps]
     assert "正在检索" in chats[0][-1]["content"]
     assert any("&lt;b&gt;第一段&lt;/b&gt;，第二段" in c[-1]["content"] for c in chats[1:-1])  # streamed, escaped
@@ -561,14 +698,61 @@ def test_page_streams_keeps_history_and_escapes(tmp_path: Path, base_index: Fake
     assert box == "" and len(chat) == 2 and 'class="pq-card"' in chat[-1]["content"]
     assert turns == [["2024年检查了多少家企业？", turns[0][1]]] and "11" in turns[0][1]
 
-    *_, (chat, turns, _) = handlers.respond("<img src=x onerror=alert(1)>那2025年呢？", chat, turns, [], ["2024"])
+    *_, (chat, turns, _) = handlers.respond("<img src=x onerror=alert(1)>那2025年呢？", chat, turns, years=["2024"])
     assert assistant.histories[-1] == (Turn(*turns[0]),)
     assert "<img" not in chat[-2]["content"] and "&lt;img src=x" in chat[-2]["content"]
     assert len(turns) == 2
 
-    *_, (chat, turns, _) = handlers.respond("问" * 600, chat, turns, [], [])
+    *_, (chat, turns, _) = handlers.respond("问" * 600, chat, turns)
     assert "pq-error" in chat[-1]["content"] and "limit" in chat[-1]["content"] and len(turns) == 2
     assert "大模型（qwen2.5）" in handlers.status_html()
+
+
+class RecordingAssistant(FakeAssistant):
+    """Keeps the Filters each question was asked with."""
+
+    def __init__(self, index: FakeIndex, settings: Settings) -> None:
+        super().__init__(index, settings)
+        self.filters: list[Filters | None] = []
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None,
+               k: int | None = None) -> Iterator[str | Answer]:
+        self.filters.append(filters)
+        return super().stream(question, history, filters, k)
+
+
+def test_page_filters_reach_the_assistant_and_cards_show_the_identity(tmp_path: Path, portal_index: FakeIndex) -> None:
+    from ui.facets import NATIONAL
+    from ui.page import ChatHandlers
+    from ui.service import Service
+
+    settings = _settings(tmp_path)
+    assistant = RecordingAssistant(portal_index.copy(), settings)
+    handlers = ChatHandlers(Service(assistant, settings))
+    places, genres, years, reports = (u["choices"] for u in handlers.refresh()[1:])
+    assert [v for _, v in places] == [NATIONAL, "江苏省", "苏州市"]
+    assert genres[0] == ("政府工作报告 · 2份", "政府工作报告") and [v for _, v in years] == ["2025", "2024", "2022", "2019"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], ["江苏省"], ["政府工作报告"], ["2025"])
+    assert assistant.filters[-1] == Filters(
+        places=frozenset({"江苏省"}), genres=frozenset({"政府工作报告"}), years=frozenset({2025})
+    )
+    html = chat[-1]["content"]
+    assert "5%以上" in html and '<div class="pq-identity">江苏省人民政府 · 政府工作报告 · 2025年</div>' in html
+    assert "国务院 ·" not in html  # the national reports were filtered out
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [NATIONAL], [], ["2022"])
+    assert assistant.filters[-1] == Filters(levels=frozenset({"国务院"}), years=frozenset({2022}))
+    assert "5.5%左右" in chat[-1]["content"] and "国务院 · 政府工作报告 · 2022年" in chat[-1]["content"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [NATIONAL, "江苏"], ["意见"], [])
+    national_or_jiangsu = {d for d, doc in portal_index.documents.items() if doc.meta.level == "国务院"
+                           or doc.meta.place == "江苏省"}
+    assert assistant.filters[-1] == Filters(doc_ids=frozenset(national_or_jiangsu), genres=frozenset({"意见"}))
+    assert "国务院 · 意见 · 2019年" in chat[-1]["content"] and "江苏省人民政府" not in chat[-1]["content"]
+
+    *_, (chat, _, _) = handlers.respond("生产总值增长目标是多少？", [], [], [], [], [], [reports[0][1]])
+    assert assistant.filters[-1] == Filters(doc_ids=frozenset({reports[0][1]}))
 
 
 def test_page_upload_handler_reports_success_and_rejection(tmp_path: Path, base_index: FakeIndex) -> None:
@@ -582,10 +766,13 @@ def test_page_upload_handler_reports_success_and_rejection(tmp_path: Path, base_
     good.write_text(UNIQUE, encoding="utf-8")
     bad.write_bytes(b"MZ")
     seen: list[str] = []
-    message, status, reports, years, cleared = handlers.upload(str(good), lambda f, desc: seen.append(desc))
+    message, status, places, genres, years, reports, cleared = handlers.upload(
+        str(good), lambda f, desc: seen.append(desc)
+    )
     assert "已加入" in message and "餐饮.txt" in message and "2 份报告" in status and cleared is None
     assert seen[-1] == "完成"
-    assert any("餐饮安全" in label for label, _ in reports["choices"]) and years["choices"] == ["2024"]
+    assert any("餐饮安全" in label for label, _ in reports["choices"])
+    assert years["choices"] == [("2024年 · 2份", "2024")]
     message, *_ = handlers.upload(str(bad))
     assert "无法加入 bad.exe" in message and "unsupported" in message
 
