@@ -13,6 +13,7 @@ import html
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
+from rag.answer.extractive import CLOSEST_PASSAGES
 from rag.types import Answer, Citation, Document, DocumentMeta, Hit
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
 
 NOT_FOUND_TITLE = "报告中未找到相关信息"
 CLOSEST_LABEL = "最接近的段落（仅供参考）"
-# How a not-found answer's text introduces the closest passages (rag.answer.extractive.not_found_answer);
-# the cards below say it with CLOSEST_LABEL.
-_CLOSEST_INTRO = "以下是最接近的段落"
 SECTION_SEP = " › "
 IDENTITY_SEP = " · "
 # Context shown around a quote, each side, when its paragraph is long.
@@ -183,7 +181,7 @@ def not_found_message(text: str) -> str:
     >>> not_found_message("")
     '报告中未找到相关信息'
     """
-    message = text.split(_CLOSEST_INTRO, 1)[0].strip()
+    message = text.split(CLOSEST_PASSAGES, 1)[0].strip()  # the cards below say it with CLOSEST_LABEL
     return message or NOT_FOUND_TITLE
 
 

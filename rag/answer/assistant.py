@@ -27,6 +27,8 @@ from ..types import Answer, Hit, Turn
 from .extractive import compose_extractive, not_found_answer
 from .llm.providers import build_chat_model
 from .llm.stream import rewrite_with_llm, stream_llm_answer
+from .metadata import asked_facts
+from .parts import Part, combine_answers, split_question
 
 if TYPE_CHECKING:
     from ..index.protocol import SearchBackend
@@ -104,13 +106,17 @@ class Assistant:
         _check_k(k)
         query = self._rewrite(text, history)
         pool = max(k or self.settings.top_k, ANSWER_POOL)
-        scope = resolve_scope(query, self.index.catalog())
+        catalog = self.index.catalog()
+        scope = resolve_scope(query, catalog)
         if scope.unmatched:  # the question names reports the index does not hold: say so, show the nearest
             near = Filters(doc_ids=frozenset(c.doc_id for c in scope.nearest)) if scope.nearest else None
             closest = search(self.index, query, k=k or self.settings.top_k, filters=near, config=self.retrieval)
             yield _with_query(not_found_answer(text, tuple(closest), scope=scope), query, text)
             return
-        hits = search(self.index, query, k=pool, filters=within(filters, scope), config=self.retrieval)
+        # a question about reports' dates or speakers is answered for all its reports at once
+        parts = [Part(query)] if asked_facts(query) else split_question(query, scope, catalog)
+        answered = [(part, self._part_hits(part, scope, filters, pool)) for part in parts]
+        hits = _interleaved([h for _, h in answered], pool)
         shown = tuple(hits[: k or self.settings.top_k])
         if not hits:
             yield _with_query(not_found_answer(text, shown), query, text)
@@ -118,9 +124,10 @@ class Assistant:
 
         def extractive() -> Answer:
             # composed only when shown: with an LLM configured, only when the LLM answer is not
-            return compose_extractive(
-                text, hits, self.index.documents, embedder=getattr(self.index, "embedder", None), scope=scope
-            )
+            if len(parts) == 1:
+                return self._extractive(text, hits, scope)
+            answers = [self._extractive(p.question, h, _narrowed(scope, p)) for p, h in answered]
+            return combine_answers(text, parts, answers, hits, self.index.documents)
 
         if self.chat_model is None:
             yield _with_query(replace(extractive(), hits=shown), query, text)
@@ -141,6 +148,14 @@ class Assistant:
             notice = f"大模型暂不可用（{exc}），以下为原文摘录答案。"
             yield _with_query(replace(extractive(), hits=shown, notice=notice), query, text)
 
+    def _part_hits(self, part: Part, scope: Scope, filters: Filters | None, pool: int) -> list[Hit]:
+        """The passages for one part of a question, from its own reports."""
+        return search(self.index, part.question, k=pool, filters=within(filters, _narrowed(scope, part)), config=self.retrieval)
+
+    def _extractive(self, question: str, hits: Sequence[Hit], scope: Scope) -> Answer:
+        embedder = getattr(self.index, "embedder", None)
+        return compose_extractive(question, hits, self.index.documents, embedder=embedder, scope=scope)
+
     def _rewrite(self, question: str, history: Sequence[Turn]) -> str:
         if history and self.chat_model is not None:
             try:
@@ -158,6 +173,23 @@ def within(filters: Filters | None, scope: Scope) -> Filters | None:
         return Filters(doc_ids=scope.doc_ids)
     ids = scope.doc_ids if filters.doc_ids is None else scope.doc_ids & filters.doc_ids
     return dataclasses.replace(filters, doc_ids=ids or frozenset({"<none>"}))  # no overlap: nothing passes
+
+
+def _narrowed(scope: Scope, part: Part) -> Scope:
+    """The question's scope, narrowed to one part's reports."""
+    return scope if part.doc_ids is None else dataclasses.replace(scope, doc_ids=part.doc_ids)
+
+
+def _interleaved(groups: Sequence[Sequence[Hit]], limit: int) -> list[Hit]:
+    """Each part's passages in turn (the best of each first), once each, ranks renumbered."""
+    seen: set[str] = set()
+    merged: list[Hit] = []
+    for rank in range(max((len(g) for g in groups), default=0)):
+        for group in groups:
+            if rank < len(group) and group[rank].chunk.chunk_id not in seen:
+                seen.add(group[rank].chunk.chunk_id)
+                merged.append(group[rank])
+    return [replace(h, rank=i) for i, h in enumerate(merged[:limit], start=1)]
 
 
 def _check_k(k: object) -> None:

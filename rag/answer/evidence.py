@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from ..retrieve.query import QueryInfo, QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.markers import INLINE_ORDINAL
-from ..text.numerals import COUNT_WORDS
+from ..text.numerals import COUNT_WORDS, chinese_value
 from ..text.sentences import CLAUSE, sentence_spans
 from ..types import Document, Hit
+from .arithmetic import asks_change, stated_change
 from .quotes import trim_quote
 from .terms import coverage, holds, matched, question_terms
 from .timeframe import timeframe
@@ -39,17 +40,24 @@ __all__ = [
     "OTHER_REPORT_SCORE",
 ]
 
-_NUMBER = r"(?<!第)(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
+_NUMBER = r"(?<![第零〇一二三四五六七八九十百千万两\d.])(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
 # Units of measure beyond counts and money (29微克/立方米, 480毫米, 20日内, 10.8年); a year (2024年) or
 # 过去一年 is not a duration given as an answer.
-_MEASURES = "万亿元|万元|亿元|人次|千瓦时|千瓦|微克|毫克|毫米|厘米|平方公里|公里|千米|平方米|立方米|公顷|标箱|小时|分钟|美元|吨|斤|亩|米|天|日|周|岁|个月"
+_MEASURES = "万亿元|万元|亿元|人次|方面|千瓦时|千瓦|微克|毫克|毫米|厘米|平方公里|公里|千米|平方米|立方米|公顷|标箱|小时|分钟|美元|吨|斤|亩|米|天|日|周|岁|个月"
 _NOT_A_YEAR = r"(?<!19\d\d年)(?<!20\d\d年)"
 _UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?({_MEASURES}|[{COUNT_WORDS}元亿万%年])")
 NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*({_MEASURES}|[{COUNT_WORDS}元亿万%]|(?<=\d)年{_NOT_A_YEAR})")
+# 哪五个中心 / 哪3项: how many answers a list question expects.
+_LIST_COUNT = re.compile(r"哪([二三四五六七八九十两]|\d{1,2})(?:个|项|条|种|类|大|方面|点)")
 # The same unit asked one way and written another: 多少天 / 20日内.
 _SAME_UNIT = {"天": "日", "日": "天"}
 # The thing a count question counts: 多少个药品品种 → 药品品种 (a count of cities does not answer it).
-_COUNTED = re.compile(rf"(?:多少|几)[{COUNT_WORDS}]([\u4e00-\u9fff]{{2,8}}?)(?=[?？,，。]|$)")
+_COUNTED = re.compile(
+    rf"(?:多少|几)[{COUNT_WORDS}]?(?![天日年月周元亿万千百倍小分公平立吨])([^\W\d的]{{2,8}}?)(?=[?？,，。]|$)"
+)
+# Units that measure time or size, never count things: 12个月 does not say how many 创新券.
+_NOT_COUNTS = frozenset({"个月", "年", "月", "日", "天", "周", "小时", "分钟", "岁", "公里", "千米", "米", "毫米", "厘米",
+                         "平方公里", "平方米", "立方米", "公顷", "亩", "吨", "斤", "千瓦", "千瓦时", "微克", "毫克", "%"})  # fmt: skip
 _ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{COUNT_WORDS}])")
 _SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
 # A question about a change or a share: a percentage may answer it.
@@ -58,11 +66,21 @@ _CHANGE_ASK = re.compile(r"增长|增速|增幅|提高|提升|下降|降低|减�
 _QUANTITY_MODIFIERS = ("人均", "户均", "亩均", "年均", "平均", "累计", "新增", "净增", "单位")
 MODIFIED_INDICATOR = 0.7  # the share of its score a span keeps when it speaks of a modified indicator
 LEVEL_AS_RATE = 0.85  # … and when an amount is asked and it gives only rates (增长5.7%)
+_HEADER_FIELD = re.compile(r"\s*(?:索引号|主题分类|发文机关|成文日期|标题|发文字号|发布日期|发布时间|来源|信息来源)\s*[:：]")
+# A sentence this short is quoted whole; a longer one is cut to its answering clauses.
+WHOLE_SENTENCE = 60
+# A clause that only breaks down or qualifies its neighbour's fact.
+_DEPENDENT = re.compile(r"^\s*(?:其中|比|较|同比|占|均|分别|增长|下降|提高|居|位居|保持|继续)")
+CHANGE_STATED = 1.2  # a change asked (增加了多少元) and stated by its two ends (由2476元增加到4140元)
+ANSWER_FORM = 0.7  # a span's form below this does not give a count or date of the asked kind
+WITHOUT_FORM = 0.8  # … and such a span keeps this share of its score
+SEMANTIC_HITS = 6  # passages whose sentences a question in another language is compared with
 DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
 _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
 _ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
 MAX_FACTS = 3
+SECOND_FACT = 0.8  # share of the best span's score a second fact of the same report must reach
 MAX_OTHER_REPORTS = 2
 OTHER_REPORT_SCORE = 0.9  # share of the best span's score another report's answer must reach
 
@@ -102,6 +120,7 @@ def select_evidence(
     units = candidate_units(hits, documents)
     terms = _local_idf(terms, [documents[d].text[s:e] for d, s, e, _ in units])
     asked = _asked_form(question, info)
+    change_asked = asks_change(question)
     candidates: list[Evidence] = []
     for doc_id, s, e, hit in units:
         doc = documents[doc_id]
@@ -117,6 +136,10 @@ def select_evidence(
                 fit *= MODIFIED_INDICATOR
             if asked.level and _rates_only(doc.text[scored.start : scored.end]):
                 fit *= LEVEL_AS_RATE
+            if change_asked and stated_change(doc.text[scored.start : scored.end]):
+                fit *= CHANGE_STATED
+            if info.kind in (QuestionKind.NUMBER, QuestionKind.DATE) and scored.form < ANSWER_FORM:
+                fit *= WITHOUT_FORM  # no count or date of the asked kind: it cannot answer as it stands
             candidates.append(
                 Evidence(doc_id, scored.start, scored.end, (scored.score + prior) * fit, scored.form, scored.terms, hit)
             )
@@ -125,7 +148,9 @@ def select_evidence(
         return []
     if semantic is not None:
         return candidates[:1]  # similarity alone is too blunt to pick a second fact
-    return _multi_fact(candidates, info, documents) + _other_reports(candidates)
+    # a further fact must hold the question's key words in its own words, not only its sentence's
+    further = [ev for ev in candidates[1:] if _span_holds(required, documents[ev.doc_id], ev)]
+    return _multi_fact([candidates[0], *further], info, documents) + _other_reports([candidates[0], *further])
 
 
 # Measured on the real development set: a span about another year than the one asked keeps 0.6 of
@@ -154,6 +179,11 @@ def time_fit(scope: Scope, sentence: str, hit: Hit, doc: Document) -> float:
     return fit
 
 
+def _span_holds(required: Sequence[str], doc: Document, ev: Evidence) -> bool:
+    said = doc.text[ev.start : ev.end] + "".join(ev.hit.chunk.section) + doc.title
+    return all(holds(said, term) for term in required)
+
+
 def _holds_all(required: Sequence[str], doc: Document, hit: Hit, at: int) -> bool:
     """Whether the sentence at `at`, its headings and its report's title hold every required word."""
     sentence = next(((a, b) for a, b in sentence_spans(doc.text, hit.chunk.start, hit.chunk.end) if a <= at < b), None)
@@ -171,10 +201,10 @@ def _context_terms(terms: Mapping[str, float], doc: Document, hit: Hit) -> dict[
 
 
 def semantic_scores(
-    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], embedder: Embedder, limit: int = 24
+    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], embedder: Embedder, limit: int = 48
 ) -> dict[tuple[str, int], float]:
     """Unit → similarity to the question in 0..1, from the multilingual embedding model."""
-    units = candidate_units(hits[:3], documents)[:limit]
+    units = candidate_units(hits[:SEMANTIC_HITS], documents)[:limit]
     if not units:
         return {}
     vectors = embedder.embed_passages([documents[d].text[s:e] for d, s, e, _ in units])
@@ -188,6 +218,8 @@ def candidate_units(hits: Sequence[Hit], documents: Mapping[str, Document]) -> l
         text = documents[hit.chunk.doc_id].text
         for span in sentence_spans(text, hit.chunk.start, hit.chunk.end):
             for s, e in _answer_units(text, *span):
+                if _HEADER_FIELD.match(text, s):
+                    continue  # 标题: | … / 发文机关: | …: the page's metadata, which answers only questions about it
                 if (hit.chunk.doc_id, s) not in seen:
                     seen.add((hit.chunk.doc_id, s))
                     units.append((hit.chunk.doc_id, s, e, hit))
@@ -216,6 +248,7 @@ class _AskedForm:
     counted: str | None = None  # 品种 in 多少个药品品种
     role: str | None = None  # 局长 in 局长是谁
     level: bool = False  # an amount (经济总量是多少), not a change or a share
+    count: int | None = None  # 5 in 哪五个中心: a list of that many answers
 
 
 def _asked_form(question: str, info: QueryInfo) -> _AskedForm:
@@ -223,7 +256,9 @@ def _asked_form(question: str, info: QueryInfo) -> _AskedForm:
     unit = m.group(1) if m else "%" if _SHARE_ASK.search(question) else None
     counted = _COUNTED.search(question)
     level = info.kind is QuestionKind.NUMBER and unit != "%" and not _CHANGE_ASK.search(question)
-    return _AskedForm(info.kind, unit, counted.group(1)[-2:] if counted else None, _asked_role(question), level)
+    many = _LIST_COUNT.search(question)
+    count = chinese_value(many.group(1)) if many and not many.group(1).isdigit() else int(many.group(1)) if many else None
+    return _AskedForm(info.kind, unit, counted.group(1)[-2:] if counted else None, _asked_role(question), level, count)
 
 
 def _type_score(asked: _AskedForm, clause: str) -> float:
@@ -231,11 +266,13 @@ def _type_score(asked: _AskedForm, clause: str) -> float:
     kind, unit, role = asked.kind, asked.unit, asked.role
     if kind is QuestionKind.NUMBER:
         units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(clause)]
-        if asked.counted and asked.counted not in clause and units:
-            return 0.5  # a count of something else (11个城市 for 多少个药品品种)
+        if asked.counted and units and (asked.counted not in clause or all(u in _NOT_COUNTS for u in units)):
+            return 0.5  # a count of something else (11个城市 for 多少个药品品种), or no count (12个月)
         same = (unit, _SAME_UNIT.get(unit)) if unit else ()
         if unit and (any(u.startswith(w) for u in units for w in same if w) or (unit == "%" and "%" in clause)):
             return 1.0
+        if unit == "%" and units:
+            return 0.5  # a rate asked (赤字率是多少), an amount given (财政赤字13500亿元)
         if units or _ZERO.search(clause):
             return 0.7
         return 0.3 if _ANY_NUMBER.search(clause) else 0.0
@@ -246,6 +283,8 @@ def _type_score(asked: _AskedForm, clause: str) -> float:
             return 1.0
         return 0.5 if _ENTITY_HINT.search(clause) else 0.1
     if kind is QuestionKind.LIST:
+        if asked.count and "、" in clause:
+            return 1.0 if clause.count("、") + 1 == asked.count else 0.6  # 哪五个中心: five of them
         items = clause.count("、") + clause.count("“") + clause.count("《") + len(NUMBER_WITH_UNIT.findall(clause))
         return 1.0 if items >= 2 else 0.6 if items == 1 else 0.3
     return 0.5
@@ -287,7 +326,9 @@ def _best_span(
     if not clauses:
         return None
     held = {**context_terms, **matched(terms, sentence)}
-    sentence_cov = coverage(terms, held) if sentence_score is None else sentence_score
+    sentence_cov = coverage(terms, held)
+    if sentence_score is not None:  # a question in another language: the model's similarity, and the
+        sentence_cov = (sentence_score + sentence_cov) / 2 if terms else sentence_score  # glossary's words
     scored = []
     for cs, ce in clauses:
         clause_terms = matched(terms, text[cs:ce])
@@ -298,10 +339,13 @@ def _best_span(
     i = max(range(len(clauses)), key=lambda j: (scored[j][0], -j))
     clause_score, form, clause_terms = scored[i]
     score = 0.5 * sentence_cov + 0.2 * coverage(terms, clause_terms) + 0.3 * form
-    if end - start <= 40 or info.kind is QuestionKind.OTHER or (info.kind is QuestionKind.LIST and end - start <= 80):
+    if end - start <= WHOLE_SENTENCE or info.kind is QuestionKind.OTHER or (info.kind is QuestionKind.LIST and end - start <= 80):
         span_start, span_end = start, end
     else:
         first, have = i, set(clause_terms)
+        if first > 0 and _DEPENDENT.match(text[clauses[first][0] : clauses[first][1]]):
+            first -= 1  # 其中中央政府拟新增1.18万亿元 says nothing without the clause it breaks down
+            have |= set(matched(terms, text[clauses[first][0] : clauses[first][1]]))
         while first > 0 and i - first < 3:
             left = text[clauses[first - 1][0] : clauses[first - 1][1]]
             new_terms = set(matched(terms, left)) - have
@@ -318,6 +362,11 @@ def _best_span(
                 break
             have |= new_terms
             last += 1
+        if info.kind in (QuestionKind.NUMBER, QuestionKind.DATE) and last + 1 < len(clauses):
+            # a qualifying tail (，在实际工作中努力争取更好结果 / ，其中大陆地区26次) belongs to the fact
+            nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
+            if (_DEPENDENT.match(nxt) or not NUMBER_WITH_UNIT.search(nxt)) and clauses[last + 1][1] - clauses[first][0] <= 90:
+                last += 1
         while info.kind is QuestionKind.LIST and last + 1 < len(clauses) and clauses[last + 1][1] - clauses[first][0] <= 80:
             nxt = text[clauses[last + 1][0] : clauses[last + 1][1]]
             if not (NUMBER_WITH_UNIT.search(nxt) or "、" in nxt or "“" in nxt):
@@ -343,6 +392,8 @@ def _modified_indicator(span: str, terms: Mapping[str, float], question: str) ->
             before = span[max(0, m.start() - 2) : m.start()]
             if before in _QUANTITY_MODIFIERS and before not in question:
                 return True
+            if before.endswith("占") and "占" not in question:
+                return True  # 占地区生产总值比重: a share of it, not it
     return False
 
 
@@ -359,7 +410,7 @@ def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[
         return chosen
     facts = {fact_of(documents[best.doc_id].text[best.start : best.end], info.kind)}
     for ev in candidates[1:]:
-        if len(chosen) >= MAX_FACTS or ev.score < 0.8 * best.score:
+        if len(chosen) >= MAX_FACTS or ev.score < SECOND_FACT * best.score:
             break
         if ev.doc_id != best.doc_id or ev.form < best.form or not best.terms <= ev.terms:
             continue  # another report, another kind of answer, or it lacks a word of the question the best has

@@ -14,19 +14,21 @@ from ..retrieve.query import QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
 from ..types import Answer, Document, Hit
-from .evidence import Evidence, select_evidence, semantic_scores
+from .arithmetic import asks_change, stated_change
+from .evidence import ANSWER_FORM, Evidence, select_evidence, semantic_scores
 from .metadata import metadata_answer
-from .outline import enumeration_answer, section_answer
+from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
 from .quotes import citation
-from .terms import key_terms, question_terms
+from .terms import key_terms, question_terms, translated_terms
 from .verify import CROSS_LINGUAL_MIN_SIMILARITY, best_similarity
 
 if TYPE_CHECKING:
     from ..model.protocol import Embedder
 
-__all__ = ["compose_extractive", "not_found_answer", "NOT_FOUND"]
+__all__ = ["compose_extractive", "not_found_answer", "NOT_FOUND", "CLOSEST_PASSAGES"]
 
 NOT_FOUND = "报告中未找到相关信息。"
+CLOSEST_PASSAGES = "以下是最接近的段落，仅供参考："  # how a not-found answer introduces the passages it shows
 
 
 def compose_extractive(
@@ -49,6 +51,9 @@ def compose_extractive(
     about_the_report = metadata_answer(question, hits, documents, scope)
     if about_the_report is not None:
         return about_the_report
+    by_number = ordinal_section_answer(question, hits, documents, scope.doc_ids if scope is not None else None)
+    if by_number is not None:
+        return by_number
     terms = question_terms(question)
     if info.kind is QuestionKind.SECTION:
         listed = section_answer(question, info, terms, hits, documents)
@@ -58,19 +63,41 @@ def compose_extractive(
     if cross_lingual and best_similarity(hits) < CROSS_LINGUAL_MIN_SIMILARITY:
         return not_found_answer(question, hits)  # no shared words to check: the model's similarity must do
     semantic = semantic_scores(question, hits, documents, embedder) if cross_lingual and embedder else None
+    if cross_lingual:
+        terms = translated_terms(question, hits, documents)
     required = () if cross_lingual else key_terms(question)
     evidence = select_evidence(
         question, hits, documents, info=info, terms=terms, semantic=semantic, scope=scope, required=required
     )
     if not evidence or evidence[0].score < min_score:
         return not_found_answer(question, hits)
-    if info.kind in (QuestionKind.NUMBER, QuestionKind.DATE) and evidence[0].form < 0.7:
+    if info.kind in (QuestionKind.NUMBER, QuestionKind.DATE) and evidence[0].form < ANSWER_FORM:
         return not_found_answer(question, hits)  # the best passage has no count/date to give
+    if info.kind in (QuestionKind.LIST, QuestionKind.SECTION, QuestionKind.OTHER):
+        listed = announced_points(question, evidence[0], hits, documents)
+        if listed is not None:
+            return listed
     if info.kind is QuestionKind.SECTION:
         listed = enumeration_answer(question, evidence[0], hits, documents)
         if listed is not None:
             return listed
+    if asks_change(question):
+        computed = _computed_change(question, evidence[0], hits, documents)
+        if computed is not None:
+            return computed
     return _answer_from_evidence(question, evidence, hits, documents)
+
+
+def _computed_change(
+    question: str, ev: Evidence, hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer | None:
+    """A change stated by its two ends, quoted, with the difference worked out beside it."""
+    change = stated_change(documents[ev.doc_id].text[ev.start : ev.end])
+    if change is None:
+        return None
+    cited = citation(1, documents[ev.doc_id], ev.hit, ev.start, ev.end)
+    text = f"{cited.quote.rstrip('。')}[1]。按报告数字计算：{change.sum_text()}。"
+    return Answer(question=question, text=text, citations=(cited,), hits=tuple(hits), mode="extractive")
 
 
 def not_found_answer(
@@ -87,7 +114,7 @@ def not_found_answer(
         else:
             text += "索引中没有与之相近的报告。"
     if hits:
-        text += "以下是最接近的段落，仅供参考："
+        text += CLOSEST_PASSAGES
     return Answer(question=question, text=text, citations=(), hits=tuple(hits), mode="not_found", notice=notice)
 
 

@@ -25,7 +25,7 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("meeting", re.compile(r"哪次会议|什么会议|哪个会议|哪一次会议|which (?:session|meeting)", re.I)),
     ("delivered", re.compile(r"(?:哪天|哪一天|何时|什么时候|日期|when)[^,，。?？]{0,8}(?:作|召开|会议|发表)|成文日期|印发日期|签发日期|发文日期|when was it (?:delivered|signed)", re.I)),
     ("doc_number", re.compile(r"发文字号|文号|字号|document number", re.I)),
-    ("effective", re.compile(r"施行|生效|起实施|起执行|take effect|in force", re.I)),
+    ("effective", re.compile(r"施行|生效|起实施|起执行|开始(?:执行|实施)|(?:执行|实施)(?:时间|日期)|take effect|in force", re.I)),
     ("issuer", re.compile(r"发文机关|哪个(?:部门|机关|单位)(?:发布|印发|发文)|由谁(?:发布|印发)|谁(?:发布|印发)的|issued by", re.I)),
     ("published", re.compile(r"发布时间|发布日期|什么时候发布|何时发布|哪天发布|when (?:was it )?published", re.I)),
     ("publisher", re.compile(r"来源是|来源于|出处", re.I)),
@@ -38,7 +38,10 @@ _DOCUMENT_NOUN = re.compile(
     "(?:" + "|".join(sorted({w for w, _ in GENRES}, key=len, reverse=True))
     + r"|文件|本文|该文|此文|全文|这份|该份|它|\bit|\b(?:this|the) (?:report|document))[》”\"]?$", re.I
 )
-_SUBJECT_TAIL = re.compile(r"(?:是|的|于|在|将|会|最早|具体|大概|到底|究竟|\s|[,，:：])+$")
+# What may stand between the subject and the asked fact: 是, 的, 分别从哪天起, 大概在哪一天…
+_SUBJECT_TAIL = re.compile(
+    r"(?:是|的|于|在|将|会|最早|具体|大概|到底|究竟|分别|各自|各|从|自|起|哪天|哪一天|何时|什么时候|\s|[,，:：])+$"
+)
 # Facts a page's metadata may give without a line in the text.
 _PAGE_FACTS = frozenset({"published", "publisher"})
 _LABELS = {

@@ -13,13 +13,29 @@ from collections.abc import Mapping, Sequence
 from ..ingest.sections import Section, split_sections
 from ..retrieve.query import QueryInfo
 from ..text.markers import POINT_START
+from ..text.numerals import chinese_value
 from ..text.sentences import sentence_spans
-from ..types import Answer, Document, Hit
+from ..types import Answer, Citation, Document, Hit
 from .evidence import OTHER_REPORT_SCORE, Evidence
 from .quotes import citation, hit_lookup, strip_span, trim_quote
 from .terms import coverage, matched
 
-__all__ = ["section_answer", "enumeration_answer"]
+__all__ = ["section_answer", "enumeration_answer", "ordinal_section_answer", "announced_points"]
+
+# A sentence announcing the points that follow it: 要把握好五个方面。/ 必须把握好以下原则：
+_ANNOUNCES = re.compile(r"(?:以下|下列|如下|[一二三四五六七八九十两\d]+\s*(?:个)?(?:方面|条|项|点|件|类|种))[^。:：\n]{0,12}[。:：]")
+# A point of the list that follows: 一是…, (一)…, 1.… at a paragraph or sentence start.
+_POINT = re.compile(r"(?:^|(?<=[。;；:：\n]))[ \t\u3000]*(?:([一二三四五六七八九十]+)是|[(（]([一二三四五六七八九十]+)[)）]|(\d{1,2})[.、．](?!\d))")
+_HEADING_LINE = re.compile(r"\n[ \t\u3000]*(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+[章节部分])")
+MAX_POINTS = 10
+_ORDINAL_POINT = re.compile(r"第([一二三四五六七八九十]+|\d{1,2})(?:个)?(?:方面|点|项|条|是)")
+_POINTS_WITHIN = 6000  # characters after the announcing sentence the points may run over
+
+# "第二部分的标题是什么？", "第三章讲什么？": a part of the report named by its number.
+_ORDINAL_ASK = re.compile(
+    r"第\s*([一二三四五六七八九十]+|\d{1,2})\s*(部分|章|篇)[^?？]{0,6}?(?:标题|题目|名称|讲|说|写|是什么|内容|主题)"
+)
+_ORDINAL_HEADING = re.compile(r"^\s*(?:第\s*([一二三四五六七八九十]+|\d{1,2})\s*(?:部分|章|篇)|([一二三四五六七八九十]+)\s*[、.．])")
 
 _SECTION_SYNONYMS = {
     "问题": ("问题", "不足", "短板", "困难", "差距"),
@@ -117,3 +133,109 @@ def section_points(text: str, section: Section) -> list[tuple[int, int]]:
             points.append(strip_span(text, s, e))
         return points
     return sentences[1:6] if len(sentences) > 1 else sentences
+
+
+def ordinal_section_answer(
+    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], doc_ids: frozenset[str] | None
+) -> Answer | None:
+    """"第二部分的标题是什么？": the report's top-level heading with that number, cited. The
+    report is the one the question names (a single report in scope), else the best-retrieved."""
+    asked = _ORDINAL_ASK.search(question)
+    if asked is None or not hits:
+        return None
+    number = _number(asked.group(1))
+    doc_id = next(iter(doc_ids)) if doc_ids is not None and len(doc_ids) == 1 else hits[0].chunk.doc_id
+    doc = documents.get(doc_id)
+    if doc is None or number is None:
+        return None
+    for section in split_sections(doc.text):
+        if section.heading is None or len(section.path) != 1:
+            continue
+        m = _ORDINAL_HEADING.match(section.heading.title)
+        if m and _number(m.group(1) or m.group(2)) == number:
+            start, end = trim_quote(doc.text, section.heading.start, section.heading.end)
+            cited = citation(1, doc, hit_lookup(hits, doc)(start), start, end)
+            text = f"《{doc.title}》第{asked.group(1)}{asked.group(2)}的标题是“{cited.quote}”[1]。"
+            return Answer(question=question, text=text, citations=(cited,), hits=tuple(hits), mode="extractive")
+    return None
+
+
+def _number(numeral: str) -> int | None:
+    return int(numeral) if numeral.isdigit() else chinese_value(numeral)
+
+
+def announced_points(
+    question: str, best: Evidence, hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer | None:
+    """When the best sentence announces the points that follow it ("要着力把握好五个方面。"
+    then 一是… 二是… in the next paragraphs), answer with each point's lead sentence, cited."""
+    doc = documents[best.doc_id]
+    text = doc.text
+    sentence_start = max(text.rfind("\n", 0, best.start), text.rfind("。", 0, best.start)) + 1
+    announcements = list(_ANNOUNCES.finditer(text, sentence_start, min(len(text), best.end + 1)))
+    if not announcements:
+        return None
+    points = _following_points(text, announcements[-1].end())
+    if len(points) < 2:
+        return None
+    if (which := _ORDINAL_POINT.search(question)) is not None:  # 第一方面讲什么: that point alone
+        number = _number(which.group(1))
+        if number is None or number > len(points):
+            return None
+        points = [points[number - 1]]
+    hit_for = hit_lookup(hits, doc)
+    intro_start, intro_end = trim_quote(text, sentence_start, announcements[-1].end())
+    announced = text[intro_start:intro_end].rstrip("。:：")
+    first_inline = "\n" not in text[intro_end : points[0][0]]  # 以下原则:一是扩内需、保增长 on one line
+    cited: list[Citation] = []
+    lines = []
+    for i, (start, end) in enumerate(points):
+        lead = text[slice(*trim_quote(text, *strip_span(text, start, end)))].rstrip("。;；")
+        quote_start, quote_end = (intro_start, end) if i == 0 and first_inline else (start, _with_elaboration(text, start, end))
+        if i == 0 and not first_inline:
+            cited.append(citation(1, doc, hit_for(intro_start), intro_start, intro_end))
+        cited.append(citation(len(cited) + 1, doc, hit_for(quote_start), *strip_span(text, quote_start, quote_end)))
+        lines.append(f"·{lead}[{len(cited)}]")
+    intro_marker = "" if first_inline else "[1]"
+    body = f"《{doc.title}》：{announced}{intro_marker}：\n" + "\n".join(lines)
+    return Answer(question=question, text=body, citations=tuple(cited), hits=tuple(hits), mode="extractive")
+
+
+_SHORT_LEAD = 20  # a point's lead this short (一是坚定发展信心。) is quoted with the start of what follows
+_ELABORATION = 30
+
+
+def _with_elaboration(text: str, start: int, end: int) -> int:
+    """The end of a point's quote: its lead sentence, and when that is a short heading-like phrase,
+    the first clause of the sentence after it (the reader's context), within the paragraph."""
+    if end - start >= _SHORT_LEAD:
+        return end
+    line_end = text.find("\n", end)
+    limit = min(len(text) if line_end < 0 else line_end, end + _ELABORATION)
+    stop = re.compile(r"[,，;；。]").search(text, end, limit)
+    return stop.start() if stop else limit
+
+
+def _following_points(text: str, after: int) -> list[tuple[int, int]]:
+    """The numbered points right after `after`, in one numbering style counted up from one, each
+    as its lead sentence; they end where the numbering breaks or a new top-level section starts."""
+    limit = min(len(text), after + _POINTS_WITHIN)
+    heading = _HEADING_LINE.search(text, after, limit)
+    limit = heading.start() if heading else limit
+    points: list[tuple[int, int]] = []
+    style = None
+    for m in _POINT.finditer(text, after, limit):
+        kind = next(i for i in (1, 2, 3) if m.group(i))
+        number = _number(m.group(kind))
+        if number != len(points) + 1 or (style is not None and kind != style):
+            if not points:
+                return []  # the text after does not start a list
+            break
+        if not points and text[after:m.start()].strip(" \t\u3000\n:：。"):
+            return []  # words between the announcement and the first point: no list follows it
+        style = kind
+        end = min(e for e in (text.find("。", m.end()), text.find("\n", m.end()), limit) if e >= 0)
+        points.append((m.start(), min(end + 1, limit)))
+        if len(points) >= MAX_POINTS:
+            break
+    return points

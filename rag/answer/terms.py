@@ -7,16 +7,19 @@ Pure. Shared by evidence selection (which sentence answers) and verification
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from ..ingest.identity import GENRES
+from ..text.glossary import english_terms
 from ..text.places import canonical_place
 from ..text.synonyms import synonyms_of
 from ..text.tokenize import tagged_words, word_tokenize
+from ..types import Document, Hit
 
 __all__ = [
     "QUESTION_WORDS", "YEAR_TOKEN", "tokenize", "token_set", "question_terms", "matched", "coverage", "key_terms", "holds",
+    "translated_terms",
 ]  # fmt: skip
 
 # Words that say what kind of answer is wanted but never appear in the answer.
@@ -51,6 +54,20 @@ def question_terms(question: str) -> dict[str, float]:
         else:
             weight = min(len(token), 4) * (1.5 if token.isascii() else 1.0)
         weights[token] = max(weights.get(token, 0.0), weight)
+    return weights
+
+
+def translated_terms(question: str, hits: Sequence[Hit], documents: Mapping[str, Document]) -> dict[str, float]:
+    """Content terms of a question in English, in Chinese: for each glossary word or phrase, the
+    wording the retrieved passages use (VAT threshold → 增值税, 起征点), weighted as Chinese terms."""
+    said = "".join(h.chunk.text for h in hits)
+    weights: dict[str, float] = {}
+    for _, wordings in english_terms(question):
+        wording = next((w for w in wordings if w in said), None)
+        if wording is not None and wording not in _FORM_WORDS:
+            weights[wording] = max(weights.get(wording, 0.0), float(min(len(wording), 4)))
+    for year in YEAR_TOKEN.findall(question):
+        weights[year] = 0.5
     return weights
 
 

@@ -114,14 +114,15 @@ def load_files(
 
 def expand_paths(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:
     """The report files under `paths` (folders walked recursively, sorted), and the
-    entries that cannot be loaded (missing paths, unsupported file types)."""
+    entries that cannot be loaded (missing paths, unsupported file types). A folder's
+    README describes its reports and is not one of them (named explicitly, it is loaded)."""
     files: list[Path] = []
     errors: list[LoadError] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for p in sorted(path.rglob("*")):
-                if not p.is_file() or p.name.startswith("."):
+                if not p.is_file() or p.name.startswith(".") or p.stem.lower() == "readme":
                     continue
                 if p.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(p)

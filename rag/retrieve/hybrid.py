@@ -23,6 +23,8 @@ import numpy as np
 from ..config import Settings
 from ..errors import ConfigError, QueryError
 from ..index.filters import Filters
+from ..text.glossary import english_terms
+from ..text.normalize import CJK_CHAR
 from ..text.places import places_in
 from ..text.synonyms import synonyms_of
 from ..text.tokenize import word_tokenize
@@ -167,8 +169,11 @@ def _accumulate(
 
 
 def _with_synonyms(question: str) -> str:
-    """The question plus other wordings of its words (GDP → 地区生产总值), for BM25 only."""
+    """The question plus other wordings of its words (GDP → 地区生产总值), and for a question in
+    English its words in Chinese (VAT → 增值税): for BM25 only (the dense model reads English)."""
     extra = [w for t in _question_terms(question) for w in sorted(synonyms_of(t)) if w not in question]
+    if not CJK_CHAR.search(question):
+        extra += [w for _, wordings in english_terms(question) for w in wordings]
     return question + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 

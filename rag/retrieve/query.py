@@ -30,6 +30,7 @@ class QuestionKind(StrEnum):
 
 
 _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
+    (QuestionKind.NUMBER, re.compile(r"多少|(?<!哪)几[个件次家项期人名条所位]|几$|几\?|数量|数字|数值|数额|比例|比率|百分之|占比|多久|多长时间|多大|多高|how (many|much|often|long)|number of|percentage", re.I)),
     (
         QuestionKind.SECTION,
         re.compile(
@@ -37,10 +38,9 @@ _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
             r"|主要(做法|成效|举措)|(哪些|什么)(举措|措施|成效)|概括|总结一下|summar"
         ),
     ),
-    (QuestionKind.NUMBER, re.compile(r"多少|几[个件次家项期人名条所位]|几$|几\?|数量|数字|数值|数额|比例|比率|百分之|占比|多久|多长时间|多大|多高|how (many|much|often|long)|number of|percentage", re.I)),
     (QuestionKind.DATE, re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|哪年|日期|时间是|when\b|what date", re.I)),
     (QuestionKind.ENTITY, re.compile(r"谁|哪位|哪个(部门|单位|机构|区)|哪家|名字|名称|是什么(机构|部门)|who\b|which (department|agency)", re.I)),
-    (QuestionKind.LIST, re.compile(r"哪些|包括什么|有什么|都有|which|what (are|were)", re.I)),
+    (QuestionKind.LIST, re.compile(r"哪些|哪几|哪[二三四五六七八九十两\d]+[个项条种类大方面点]|包括什么|有什么|都有|which|what (are|were)", re.I)),
 )
 # A year is 19xx/20xx followed by 年, or standing alone ("in 2024?"): "2000家" is a count.
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")

@@ -28,7 +28,7 @@ from ..ingest.identity import PERIODIC_GENRES
 from ..text.places import place_aliases, places_in
 from ..types import ReportCard
 
-__all__ = ["Scope", "Intent", "resolve_scope", "PERIODIC_GENRES", "covers_year"]
+__all__ = ["Scope", "Intent", "resolve_scope", "PERIODIC_GENRES", "covers_year", "title_overlap"]
 
 Intent = Literal["target", "actual", "any"]
 # Genre words a question may use to name a document (common words like 决定/计划/报告 alone are left out).
@@ -169,7 +169,7 @@ def _names_a_report(question: str, year_end: int, places: tuple[str, ...]) -> bo
     """Whether the year just read ends a phrase naming a report: 2025年(江苏省)(的)政府工作报告."""
     while m := _MORE_YEARS.match(question[year_end:]):
         year_end += m.end()
-    rest = question[year_end : year_end + 16]
+    rest = question[year_end : year_end + 32]  # room for "2021 government work report"
     noun = _REPORT_NOUN.search(rest)
     if noun is None:
         return False
@@ -230,6 +230,16 @@ def _titled(question: str, catalog: tuple[ReportCard, ...]) -> frozenset[str]:
         if owners and len(owners) <= _TITLE_SHARED_BY:
             found |= owners
     return frozenset(found)
+
+
+def title_overlap(text: str, title: str) -> int:
+    """How many runs of three characters of `title` `text` shares (which title a phrase names).
+
+    >>> title_overlap("专利代理条例", "专利代理条例"), title_overlap("专利代理条例", "中华人民共和国个人所得税法实施条例")
+    (4, 0)
+    """
+    text, title = _UNQUOTED.sub("", text), _UNQUOTED.sub("", title)
+    return sum(1 for i in range(len(title) - 2) if title[i : i + 3] in text)
 
 
 def _core_title(card: ReportCard) -> str:

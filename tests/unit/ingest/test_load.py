@@ -117,3 +117,13 @@ def test_with_paths_resolves_paths_and_refuses_a_length_mismatch(tmp_path):
     assert with_paths([doc], [str(tmp_path / "." / "r.txt")]) == [(doc, str((tmp_path / "r.txt").resolve()))]
     with pytest.raises(ValueError, match="1 documents but 2 paths"):
         with_paths([doc], ["a", "b"])
+
+
+def test_a_folders_readme_describes_its_reports_and_is_not_one(tmp_path):
+    from rag.ingest.load import expand_paths
+
+    (tmp_path / "README.md").write_text("# 本文件夹的报告来源\n", encoding="utf-8")
+    (tmp_path / "report.txt").write_text(sample_text(), encoding="utf-8")
+    files, errors = expand_paths([tmp_path])
+    assert [f.name for f in files] == ["report.txt"] and not errors
+    assert expand_paths([tmp_path / "README.md"])[0] == [tmp_path / "README.md"]  # named, it is loaded
