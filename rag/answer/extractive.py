@@ -8,12 +8,13 @@ connective wording without digits, each quote followed by its [n] marker.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..retrieve.query import QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
-from ..types import Answer, Document, Hit
+from ..types import Answer, Citation, Document, Hit
 from .arithmetic import asks_change, stated_change
 from .evidence import ANSWER_FORM, Evidence, select_evidence, semantic_scores
 from .metadata import metadata_answer
@@ -85,7 +86,8 @@ def compose_extractive(
         computed = _computed_change(question, evidence[0], hits, documents)
         if computed is not None:
             return computed
-    return _answer_from_evidence(question, evidence, hits, documents)
+    open_question = scope is not None and scope.doc_ids is None and len(documents) > 1
+    return _answer_from_evidence(question, evidence, hits, documents, open_question)
 
 
 def _computed_change(
@@ -119,7 +121,11 @@ def not_found_answer(
 
 
 def _answer_from_evidence(
-    question: str, evidence: Sequence[Evidence], hits: Sequence[Hit], documents: Mapping[str, Document]
+    question: str,
+    evidence: Sequence[Evidence],
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    open_question: bool = False,
 ) -> Answer:
     citations = [
         citation(i, documents[ev.doc_id], ev.hit, ev.start, ev.end) for i, ev in enumerate(evidence, start=1)
@@ -130,7 +136,31 @@ def _answer_from_evidence(
     if len(parts) > 1:
         text = "报告中有以下相关记录：" + text
     others = [c for c in citations if c.doc_id != citations[0].doc_id]
+    if others and open_question:
+        return _per_report(question, citations, hits, documents)
     if others:
         text = f"据《{main[0].title}》：{text}\n其他报告也有相关记录："
         text += "；".join(f"《{c.title}》{c.quote.rstrip('。')}[{c.marker}]" for c in others) + "。"
     return Answer(question=question, text=text, citations=tuple(citations), hits=tuple(hits), mode="extractive")
+
+
+def _per_report(
+    question: str, citations: Sequence[Citation], hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> Answer:
+    """A question naming no report, answered by several: each report's answer, newest first,
+    labelled, so no one report's figure passes for the answer."""
+    def newest_first(doc_id: str) -> tuple[int, str]:
+        meta = documents[doc_id].meta
+        return -(meta.year or meta.issued or 0), documents[doc_id].title
+
+    by_report: dict[str, list[Citation]] = {}
+    for c in citations:
+        by_report.setdefault(c.doc_id, []).append(c)
+    order = sorted(by_report, key=newest_first)
+    renumbered = [replace(c, marker=i) for i, c in enumerate((c for d in order for c in by_report[d]), start=1)]
+    said = []
+    for doc_id in order:
+        quotes = [c for c in renumbered if c.doc_id == doc_id]
+        said.append(f"《{quotes[0].title}》" + "；".join(f"{c.quote.rstrip('。')}[{c.marker}]" for c in quotes))
+    text = "问题没有指明是哪份报告，各报告的记录（从新到旧）：\n" + "\n".join(said) + "\n如需某一份，请写明地区、年份或报告名称。"
+    return Answer(question=question, text=text, citations=tuple(renumbered), hits=tuple(hits), mode="extractive")

@@ -44,6 +44,7 @@ _SUBJECT_TAIL = re.compile(
 )
 # Facts a page's metadata may give without a line in the text.
 _PAGE_FACTS = frozenset({"published", "publisher"})
+MAX_REPORTS = 3  # reports one answer gives the facts of
 _LABELS = {
     "speaker": "作报告者", "speaker_role": "职务", "meeting": "会议", "delivered": "日期", "doc_number": "文号",
     "effective": "施行日期", "issuer": "发文机关", "published": "发布时间", "publisher": "来源",
@@ -84,7 +85,7 @@ def metadata_answer(
     asked = asked_facts(question)
     if not asked:
         return None
-    reports = _reports_in_question(hits, documents, scope)
+    reports, left_open = _reports_in_question(hits, documents, scope, asked)
     citations: list[Citation] = []
     parts: list[str] = []
     for doc in reports:
@@ -102,16 +103,28 @@ def metadata_answer(
         parts.append(f"《{doc.title}》" + "，".join(said))
     if not citations:
         return None
-    return Answer(question=question, text="；".join(parts) + "。", citations=tuple(citations), hits=tuple(hits), mode="extractive")
+    text = "；".join(parts) + "。"
+    if left_open:
+        text = f"问题没有指明是哪份报告（已索引{len(documents)}份）；最近的几份：{text}请在问题中写明报告名称，或在页面上选定报告。"
+    return Answer(question=question, text=text, citations=tuple(citations), hits=tuple(hits), mode="extractive")
 
 
-def _reports_in_question(hits: Sequence[Hit], documents: Mapping[str, Document], scope: Scope | None) -> list[Document]:
-    """The reports the question names (all of them, for a comparison), else the best-retrieved one."""
+def _reports_in_question(
+    hits: Sequence[Hit], documents: Mapping[str, Document], scope: Scope | None, asked: Sequence[str]
+) -> tuple[list[Document], bool]:
+    """(the reports to answer for, whether the question left the report open). The reports the
+    question names (all of them, for a comparison); in a one-report index, that report; else, when
+    it names none ("这份报告是什么时候发布的？" with a hundred reports indexed), the most recent
+    reports that state the fact, newest first, so the user sees it is open and can choose."""
     if scope is not None and scope.doc_ids:
         named = [documents[d] for d in sorted(scope.doc_ids) if d in documents]
-        if len(named) <= 3:
-            return sorted(named, key=lambda d: (-(d.meta.year or 0), d.title))
-    return [documents[hits[0].chunk.doc_id]] if hits else []
+        if len(named) <= MAX_REPORTS:
+            return sorted(named, key=lambda d: (-(d.meta.year or 0), d.title)), False
+    if len(documents) == 1 or (scope is not None and scope.doc_ids):
+        return ([documents[hits[0].chunk.doc_id]] if hits else []), False
+    stating = [d for d in documents.values() if _stated_facts(d, asked)]
+    stating.sort(key=lambda d: (d.meta.published or d.meta.delivered or str(d.meta.issued or ""), d.title), reverse=True)
+    return stating[:MAX_REPORTS], True
 
 
 def _stated_facts(doc: Document, asked: Sequence[str]) -> list[tuple[str, str, tuple[int, int] | None]]:

@@ -100,6 +100,7 @@ class Identity:
     speaker_role: str | None = None
     doc_number: str | None = None
     effective: str | None = None
+    published: str | None = None  # ISO date of a 发布时间 header line (a page's own metadata may give it instead)
     spans: tuple[FactSpan, ...] = field(default=())
 
 
@@ -131,7 +132,7 @@ def read_identity(
 
     genre = _genre(title, text)
     keep("publisher", _PUBLISHER_FIELD.search(header))
-    keep("published", _PUBLISHED_FIELD.search(header))
+    published = published or parse_date(keep("published", _PUBLISHED_FIELD.search(header)) or "")
     meeting = keep("meeting", _MEETING.search(header))
     delivered = _delivered(header, spans)
     speaker, role = _speaker(header, spans)
@@ -162,6 +163,7 @@ def read_identity(
         speaker_role=role,
         doc_number=doc_number,
         effective=effective,
+        published=published,
         spans=tuple(spans),
     )
 

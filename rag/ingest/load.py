@@ -65,7 +65,7 @@ def document_from_extracted(extracted: Extracted, source: str, path: str) -> Doc
     )
     meta = DocumentMeta(
         publisher=cleaned.publisher,
-        published=cleaned.published,
+        published=identity.published,
         year=identity.year,
         place=identity.place,
         format=extracted.format,

@@ -30,7 +30,7 @@ class QuestionKind(StrEnum):
 
 
 _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
-    (QuestionKind.NUMBER, re.compile(r"多少|(?<!哪)几[个件次家项期人名条所位]|几$|几\?|数量|数字|数值|数额|比例|比率|百分之|占比|多久|多长时间|多大|多高|how (many|much|often|long)|number of|percentage", re.I)),
+    (QuestionKind.NUMBER, re.compile(r"多少|(?<!哪)几[个件次家项期人名条所位]|几$|几\?|数量|数字|数值|数额|比例|比率|百分之|占比|多久|多长时间|多大|多高|how (many|much|often|long|large|big|high)|what (share|proportion|percentage)|number of|percentage", re.I)),
     (
         QuestionKind.SECTION,
         re.compile(
