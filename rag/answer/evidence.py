@@ -40,7 +40,8 @@ __all__ = [
     "OTHER_REPORT_SCORE",
 ]
 
-_NUMBER = r"(?<![第零〇一二三四五六七八九十百千万两\d.])(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)"
+# A lone 一 before a measure word is Chinese for "a" (走出一条…之路), not a stated count.
+_NUMBER = r"(?<![第零〇一二三四五六七八九十百千万两\d.])(?:\d+(?:\.\d+)?|(?!一(?![一二三四五六七八九十百千万两]))[一二三四五六七八九十百千万两]+)"
 # Units of measure beyond counts and money (29微克/立方米, 480毫米, 20日内, 10.8年); a year (2024年) or
 # 过去一年 is not a duration given as an answer.
 _MEASURES = "万亿元|万元|亿元|人次|方面|千瓦时|千瓦|微克|毫克|毫米|厘米|平方公里|公里|千米|平方米|立方米|公顷|标箱|小时|分钟|美元|吨|斤|亩|米|天|日|周|岁|个月"
@@ -443,7 +444,9 @@ def _other_reports(
     for ev in candidates[1:]:
         if ev.score < floor * best.score or len(others) >= MAX_OTHER_REPORTS:
             break
-        if ev.doc_id == best.doc_id or ev.doc_id in others or ev.form < best.form or not best.terms <= ev.terms:
+        if ev.doc_id == best.doc_id or ev.doc_id in others or ev.form < best.form:
+            continue
+        if not open_question and not best.terms <= ev.terms:  # (an open question's others hold its key words)
             continue
         weaker = ev.score < OTHER_REPORT_SCORE * best.score
         if weaker and not _another_figure(ev, documents, genre, best_fact, kind):

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..retrieve.scope import Scope, title_overlap
-from ..text.places import place_aliases
+from ..text.places import place_aliases, places_in
 from ..types import Answer, Citation, Document, Hit, ReportCard
 
 __all__ = ["Part", "split_question", "combine_answers"]
@@ -116,7 +116,7 @@ def _by_question(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> 
     pieces = [p for p in re.split(r"(?<=[?？;；])", question) if p.strip()]
     if len(pieces) == 1:
         pieces = _asked_clauses(question)
-    asking = [p for p in pieces if _ASK.search(p)]
+    asking = [p.rstrip("、,，和 ") for p in pieces if _ASK.search(p)]
     return [Part(p if _QUESTION_END.search(p[-1:]) else p + "？") for p in asking] if len(asking) > 1 else []
 
 
@@ -146,9 +146,18 @@ def _items(question: str) -> tuple[list[str], str]:
     items = [i for i in _JOIN.split(head) if i.strip()]
     if len(items) < 2 or any(len(i.strip()) < 2 for i in items):
         return [], ""
-    if any(len(i.strip()) <= _MODIFIER_CHARS for i in items[:-1]):
+    if any(len(_core(i)) <= _MODIFIER_CHARS for i in items[:-1]):
         return [], ""  # 一产、二产、三产增加值 / 城镇和农村居民收入: short words sharing the last one's noun
     return items, predicate
+
+
+def _core(item: str) -> str:
+    """An item without the years and places that scope it: 海南2025年城镇 → 城镇."""
+    item = re.sub(r"(?:19|20)\d{2}\s*年?", "", item.strip())
+    for place in places_in(item):
+        for alias in sorted(place_aliases(place), key=len, reverse=True):
+            item = item.replace(alias, "")
+    return item
 
 
 def _one_predicate(question: str) -> str:
@@ -159,8 +168,9 @@ def _one_predicate(question: str) -> str:
 
 
 def _without(question: str, words: Sequence[str]) -> str:
+    """The question without the other parts' words, and the 和/与/、 joining them to this part's."""
     for word in sorted(words, key=len, reverse=True):
-        question = question.replace(word, "")
+        question = re.sub(rf"(?:和|与|及|、)?{re.escape(word)}|{re.escape(word)}(?:和|与|及|、)?", "", question, count=1)
     return question
 
 

@@ -122,7 +122,10 @@ def key_terms(question: str) -> tuple[str, ...]:
     keys: list[str] = []
     answer_kind = False  # inside the noun phrase after 哪个/什么
     previous = ""
-    for word, tag in tagged_words(question):
+    tagged = tagged_words(question)
+    for i, (word, tag) in enumerate(tagged):
+        if tag == "v" and i + 1 < len(tagged) and _is_indicator(*tagged[i + 1]):
+            tag = "vn"  # 登记失业率, 调查失业率: a verb qualifying the indicator after it is part of its name
         if tag == "r" and word.startswith(("哪", "什么", "啥")):
             answer_kind, previous = True, ""
             continue
@@ -140,6 +143,14 @@ def key_terms(question: str) -> tuple[str, ...]:
         if content and len(word) >= 2 and word not in QUESTION_WORDS and _is_subject_word(word):
             keys.append(word)
     return tuple(dict.fromkeys(keys))
+
+
+# Nouns naming a measured quantity: the indicator a question asks about (失业率, 收入额, 产量, 总值).
+_INDICATOR_END = ("率", "额", "量", "值", "数", "费", "价", "金", "款")
+
+
+def _is_indicator(word: str, tag: str) -> bool:
+    return tag.startswith("n") and len(word) >= 2 and word.endswith(_INDICATOR_END)
 
 
 def _is_subject_word(word: str) -> bool:

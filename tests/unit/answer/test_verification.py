@@ -1,0 +1,81 @@
+"""The rules an answering sentence must pass: the question's key words (its indicator, object and
+qualifiers), and the answer's form (a count of the asked thing, a rate for a rate). Pure."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.evidence import ANSWER_FORM, NUMBER_WITH_UNIT, _asked_form, _type_score, select_evidence
+from rag.answer.terms import holds, key_terms
+from rag.retrieve.query import analyze_query
+from rag.types import Chunk, Document, DocumentMeta, Hit
+
+
+@pytest.mark.parametrize(
+    ("question", "keys"),
+    [
+        ("2010年政府工作报告提出的城镇调查失业率目标是多少？", ("城镇", "调查", "失业率")),  # 调查 qualifies it
+        ("江苏2025年城镇登记失业率目标是多少？", ("城镇", "登记", "失业率")),
+        ("2022年政府工作报告里国防支出预算增长多少？", ("国防",)),  # report, year, place and 目标 are scope
+        ("创新券管理办法由哪个部门负责解释？", ("管理",)),  # 哪个部门: the answer's kind, not its content
+        ("哪些费用不能用创新券支付？", ()),
+        ("太仓2024年引进了多少家德国企业？", ("太仓", "德国企业")),  # one word the thesaurus knows (德资企业)
+        ("2019年赤字率定了多少？", ("赤字",)),  # no guessed word 率定
+    ],
+)
+def test_key_terms_are_the_words_naming_what_is_asked(question: str, keys: tuple[str, ...]) -> None:
+    assert key_terms(question) == keys
+
+
+def test_holds_accepts_a_synonym_and_a_reworded_long_term_but_not_a_neighbour() -> None:
+    assert holds("全年新增德资企业58家", "德国企业")
+    assert holds("自受理申请之日起20日内作出是否颁发专利代理机构执业许可证的决定", "申请专利")
+    assert not holds("城镇登记失业率控制在4.6%以内", "调查")
+
+
+def _evidence(question: str, *sentences: str) -> list[str]:
+    text = "\n\n".join(sentences)
+    doc = Document("d1", "2025年某省政府工作报告", text, "a.txt", DocumentMeta(genre="政府工作报告", year=2025))
+    hits, start = [], 0
+    for i, s in enumerate(sentences):
+        chunk = Chunk(f"d1-{i}", "d1", s, start, start + len(s), ("二、2025年主要任务",), i)
+        hits.append(Hit(chunk, 1.0 - i * 0.1, i + 1, doc.title, doc.source))
+        start += len(s) + 2
+    found = select_evidence(question, hits, {"d1": doc}, required=key_terms(question))
+    return [text[e.start : e.end] for e in found]
+
+
+def test_a_sentence_about_a_neighbouring_indicator_is_never_evidence() -> None:
+    assert _evidence("城镇调查失业率目标是多少？", "城镇登记失业率控制在4.6%以内。") == []
+    assert _evidence("城镇调查失业率目标是多少？", "城镇登记失业率控制在4.6%以内。", "城镇调查失业率5.5%左右。") == [
+        "城镇调查失业率5.5%左右。"
+    ]
+
+
+def _form(question: str, clause: str) -> float:
+    return _type_score(_asked_form(question, analyze_query(question)), clause)
+
+
+def test_a_count_of_another_thing_a_duration_or_an_amount_does_not_answer() -> None:
+    assert _form("试点一共纳入了多少个药品品种？", "选择北京、上海等11个城市") < ANSWER_FORM
+    assert _form("一共发放了多少科技创新券？", "创新券自发放之日起12个月内有效") < ANSWER_FORM
+    assert _form("2014年的财政赤字率是多少？", "今年拟安排财政赤字13500亿元") < ANSWER_FORM
+    assert _form("2014年的财政赤字率是多少？", "赤字率稳定在2.1%") == 1.0
+    assert _form("要在多少天内作出决定？", "自受理申请之日起20日内作出决定") == 1.0  # 天 asked, 日 written
+
+
+def test_a_lone_yi_before_a_measure_word_is_not_a_stated_count() -> None:
+    assert not NUMBER_WITH_UNIT.search("走出一条新时期军民团结之路")
+    assert NUMBER_WITH_UNIT.search("新增十一家") and NUMBER_WITH_UNIT.search("投资一万元")
+
+
+def test_an_amount_asked_prefers_the_amount_to_a_growth_rate() -> None:
+    found = _evidence("2024年地区生产总值是多少？", "地区生产总值增长5.8%、总量达到60013亿元。")
+    assert found and "60013亿元" in found[0]
+
+
+def test_a_modified_indicator_weighs_less_than_the_asked_one() -> None:
+    found = _evidence(
+        "2024年地区生产总值达到多少？", "人均地区生产总值达到5.28万元。", "全省地区生产总值2024年达到1.3万亿元。"
+    )
+    assert "1.3万亿元" in found[0]
