@@ -76,6 +76,7 @@ CHANGE_STATED = 1.2  # a change asked (增加了多少元) and stated by its two
 ANSWER_FORM = 0.7  # a span's form below this does not give a count or date of the asked kind
 WITHOUT_FORM = 0.8  # … and such a span keeps this share of its score
 SEMANTIC_HITS = 6  # passages whose sentences a question in another language is compared with
+SEMANTIC_UNITS = 8  # … and how many of their sentences (those holding most of its translated words)
 DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
 _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
@@ -206,10 +207,20 @@ def _context_terms(terms: Mapping[str, float], doc: Document, hit: Hit) -> dict[
 
 
 def semantic_scores(
-    question: str, hits: Sequence[Hit], documents: Mapping[str, Document], embedder: Embedder, limit: int = 48
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    embedder: Embedder,
+    terms: Mapping[str, float] | None = None,
+    limit: int = SEMANTIC_UNITS,
 ) -> dict[tuple[str, int], float]:
-    """Unit → similarity to the question in 0..1, from the multilingual embedding model."""
-    units = candidate_units(hits[:SEMANTIC_HITS], documents)[:limit]
+    """Unit → similarity to the question in 0..1, from the multilingual embedding model. With
+    `terms` (the question's words in the reports' language), the units holding most of them are
+    the ones compared: embedding every sentence of six passages costs a second on two cores."""
+    units = candidate_units(hits[:SEMANTIC_HITS], documents)
+    if terms:
+        units.sort(key=lambda u: -coverage(terms, matched(terms, documents[u[0]].text[u[1] : u[2]])))
+    units = units[:limit]
     if not units:
         return {}
     vectors = embedder.embed_passages([documents[d].text[s:e] for d, s, e, _ in units])

@@ -63,9 +63,9 @@ def compose_extractive(
     cross_lingual = not CJK_CHAR.search(question)
     if cross_lingual and best_similarity(hits) < CROSS_LINGUAL_MIN_SIMILARITY:
         return not_found_answer(question, hits)  # no shared words to check: the model's similarity must do
-    semantic = semantic_scores(question, hits, documents, embedder) if cross_lingual and embedder else None
     if cross_lingual:
         terms = translated_terms(question, hits, documents)
+    semantic = semantic_scores(question, hits, documents, embedder, terms) if cross_lingual and embedder else None
     required = () if cross_lingual else key_terms(question)
     evidence = select_evidence(
         question, hits, documents, info=info, terms=terms, semantic=semantic, scope=scope, required=required

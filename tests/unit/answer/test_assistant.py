@@ -89,3 +89,10 @@ def test_concurrent_first_questions_build_one_chat_model(monkeypatch: pytest.Mon
     for thread in threads:
         thread.join()
     assert len(built) == 1 and all(model is built[0] for model in seen)
+
+
+def test_an_llm_answer_citing_a_passage_without_the_asked_indicator_falls_back(tmp_path):
+    # the passages speak of 入库登记 checks of 科技型中小企业, never of 外资企业: a cited figure is invented
+    model = ScriptedChatModel(replies=["检查外资企业54家[1]。"])
+    answer = _assistant(tmp_path, model).ask("2024年检查了多少家外资企业？")
+    assert answer.mode != "llm" and "未通过核对" in (answer.notice or "") and "外资企业" in (answer.notice or "")
