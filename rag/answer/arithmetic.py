@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME
+
 __all__ = ["Change", "asks_change", "stated_change"]
 
 # 增加了多少 / 提高多少年 / 多了几项 / 减少了多少: the amount of a change, not its rate.
 # (增长多少 mostly asks a growth rate; 增长了多少元 an amount.)
 _CHANGE_ASK = re.compile(r"(?:增加|提高|提升|上升|扩大|减少|下降|降低|缩小|多|少)了?(?:多少|几)|增长了?多少[元亿万个项家件次人年吨]")
 _RATE_ASK = re.compile(r"百分之|百分点|比例|[^效]率|%|幅度|增速|倍")
-_UNIT = r"万亿元|亿元|万元|元|万亿|亿|万|个百分点|%|项|个|家|件|次|人|年|吨|公里|亩|所|条"
-_QUANTITY = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_UNIT})")
+_UNIT = "|".join(re.escape(u) for u in sorted((*UNITS, *UNITS_OF_SIZE_AND_TIME), key=len, reverse=True))
+_QUANTITY = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_UNIT}|[{COUNT_WORDS}])")
 # Between the two ends: a verb of change then 到/至/为 (由2476元增加到4140元, 24项…调整增加为30项).
 _BETWEEN = re.compile(r"^[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
 _DOWN = ("下降", "减少", "降低", "缩小", "压减")

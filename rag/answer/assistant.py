@@ -75,10 +75,13 @@ class Assistant:
         return "llm" if self.chat_model is not None else "extractive"
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """The passages retrieved for `query`, best first (QueryError for an unusable query or k)."""
+        """The passages retrieved for `query`, best first, from the reports it names (the nearest
+        indexed ones when it names reports the index does not hold); QueryError for an unusable
+        query or k."""
         text = clean_query(query, self.settings.max_question_chars)
         _check_k(k)
-        return search(self.index, text, k=k or self.settings.top_k, filters=filters, config=self.retrieval)
+        scope = resolve_scope(text, self.index.catalog())
+        return search(self.index, text, k=k or self.settings.top_k, filters=_in_scope(filters, scope), config=self.retrieval)
 
     def ask(
         self,
@@ -111,7 +114,7 @@ class Assistant:
         catalog = self.index.catalog()
         scope = resolve_scope(query, catalog)
         if scope.unmatched:  # the question names reports the index does not hold: say so, show the nearest
-            near = Filters(doc_ids=frozenset(c.doc_id for c in scope.nearest)) if scope.nearest else None
+            near = _in_scope(filters, scope)
             closest = search(self.index, query, k=k or self.settings.top_k, filters=near, config=self.retrieval)
             yield _with_query(not_found_answer(text, tuple(closest), scope=scope), query, text)
             return
@@ -166,6 +169,14 @@ class Assistant:
             except LLMError:
                 pass  # the heuristic below still resolves most follow-ups
         return rewrite_followup(question, history)
+
+
+def _in_scope(filters: Filters | None, scope: Scope) -> Filters | None:
+    """The user's filters narrowed to the question's reports, or to the nearest indexed ones when
+    none matches (their passages are the closest there are)."""
+    if scope.unmatched:
+        return within(filters, dataclasses.replace(scope, doc_ids=frozenset(c.doc_id for c in scope.nearest))) if scope.nearest else filters
+    return within(filters, scope)
 
 
 def within(filters: Filters | None, scope: Scope) -> Filters | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..retrieve.query import QueryInfo, QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.markers import INLINE_ORDINAL
-from ..text.numerals import COUNT_WORDS, chinese_value
+from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
 from ..text.sentences import CLAUSE, sentence_spans
 from ..types import Document, Hit
 from .arithmetic import asks_change, stated_change
@@ -44,7 +44,7 @@ __all__ = [
 _NUMBER = r"(?<![第零〇一二三四五六七八九十百千万两\d.])(?:\d+(?:\.\d+)?|(?!一(?![一二三四五六七八九十百千万两]))[一二三四五六七八九十百千万两]+)"
 # Units of measure beyond counts and money (29微克/立方米, 480毫米, 20日内, 10.8年); a year (2024年) or
 # 过去一年 is not a duration given as an answer.
-_MEASURES = "万亿元|万元|亿元|人次|方面|千瓦时|千瓦|微克|毫克|毫米|厘米|平方公里|公里|千米|平方米|立方米|公顷|标箱|小时|分钟|美元|吨|斤|亩|米|天|日|周|岁|个月"
+_MEASURES = "|".join(sorted((u for u in (*UNITS, *UNITS_OF_SIZE_AND_TIME) if u not in ("年", "月", "%")), key=len, reverse=True))
 _NOT_A_YEAR = r"(?<!19\d\d年)(?<!20\d\d年)"
 _UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?({_MEASURES}|[{COUNT_WORDS}元亿万%年])")
 NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*({_MEASURES}|[{COUNT_WORDS}元亿万%]|(?<=\d)年{_NOT_A_YEAR})")
@@ -57,8 +57,7 @@ _COUNTED = re.compile(
     rf"(?:多少|几)[{COUNT_WORDS}]?(?![天日年月周元亿万千百倍小分公平立吨])([^\W\d的]{{2,8}}?)(?=[?？,，。]|$)"
 )
 # Units that measure time or size, never count things: 12个月 does not say how many 创新券.
-_NOT_COUNTS = frozenset({"个月", "年", "月", "日", "天", "周", "小时", "分钟", "岁", "公里", "千米", "米", "毫米", "厘米",
-                         "平方公里", "平方米", "立方米", "公顷", "亩", "吨", "斤", "千瓦", "千瓦时", "微克", "毫克", "%"})  # fmt: skip
+_NOT_COUNTS = frozenset((*UNITS_OF_SIZE_AND_TIME, "%"))
 _ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{COUNT_WORDS}])")
 _SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
 # A question about a change or a share: a percentage may answer it.

@@ -15,7 +15,7 @@ document the first part names).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..retrieve.scope import Scope, title_overlap
@@ -67,24 +67,34 @@ def split_question(question: str, scope: Scope, catalog: Sequence[ReportCard]) -
 
 
 def _by_place(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
-    if len(scope.places) < 2 or scope.doc_ids is None:
+    if len(scope.places) < 2:
         return []
-    parts = []
-    for place in scope.places:
-        ids = frozenset(c.doc_id for c in catalog if c.doc_id in scope.doc_ids and c.meta.place == place)
-        others = [a for p in scope.places if p != place for a in place_aliases(p)]
-        parts.append(Part(_one_predicate(_without(question, others)), place, ids or frozenset({"-"})))
-    return parts
+    aliases = {p: sorted(place_aliases(p)) for p in scope.places}
+    groups = [(p, lambda c, p=p: c.meta.place == p, [a for q in scope.places if q != p for a in aliases[q]]) for p in scope.places]
+    return _by_group(question, scope, catalog, groups)
 
 
 def _by_report_year(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
-    if len(scope.report_years) < 2 or scope.doc_ids is None:
+    if len(scope.report_years) < 2:
+        return []
+    years = scope.report_years
+    groups = [(f"{y}年", lambda c, y=y: c.meta.year == y, [f"{o}年" for o in years if o != y] + [str(o) for o in years if o != y]) for y in years]
+    return _by_group(question, scope, catalog, groups)
+
+
+def _by_group(
+    question: str,
+    scope: Scope,
+    catalog: Sequence[ReportCard],
+    groups: Sequence[tuple[str, Callable[[ReportCard], bool], Sequence[str]]],
+) -> list[Part]:
+    """One part a group of the question's reports: (label, which reports, the other groups' words)."""
+    if scope.doc_ids is None:
         return []
     parts = []
-    for year in scope.report_years:
-        ids = frozenset(c.doc_id for c in catalog if c.doc_id in scope.doc_ids and c.meta.year == year)
-        others = [f"{y}年" for y in scope.report_years if y != year] + [str(y) for y in scope.report_years if y != year]
-        parts.append(Part(_one_predicate(_without(question, others)), f"{year}年", ids or frozenset({"-"})))
+    for label, belongs, others in groups:
+        ids = frozenset(c.doc_id for c in catalog if c.doc_id in scope.doc_ids and belongs(c))
+        parts.append(Part(_one_predicate(_without(question, others)), label, ids or frozenset({"-"})))
     return parts
 
 

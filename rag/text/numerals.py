@@ -16,6 +16,8 @@ __all__ = [
     "COUNT_WORDS",
     "COUNT_COMPOUNDS",
     "MEASURE",
+    "UNITS",
+    "UNITS_OF_SIZE_AND_TIME",
     "chinese_value",
     "normal_number",
     "numbers_in",
@@ -35,6 +37,14 @@ MEASURE = (
     + "|".join((*COUNT_COMPOUNDS, "万元", "亿元", "小时", "分钟"))
     + f"|[{COUNT_WORDS}元年月日天周岁成万亿%])"
 )
+
+# Units of money, size and time a stated figure may carry beyond the count words (29微克/立方米,
+# 480毫米, 3.68万亿元, 12个月), longest first so that an alternation takes the whole unit.
+UNITS_OF_SIZE_AND_TIME = (
+    "个月", "小时", "分钟", "千瓦时", "千瓦", "微克", "毫克", "平方公里", "平方米", "立方米", "公顷", "公里",
+    "千米", "毫米", "厘米", "标箱", "吨", "斤", "亩", "米", "天", "日", "周", "年", "月", "岁",
+)  # fmt: skip
+UNITS = ("万亿元", "亿元", "万元", "美元", "元", "万亿", "亿", "万", "个百分点", "%", *COUNT_COMPOUNDS, "方面")
 
 _ARABIC = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 _SCALE = {"万": 10_000, "亿": 100_000_000}
