@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from ..retrieve.query import QueryInfo, QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.markers import INLINE_ORDINAL
-from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
 from ..text.sentences import CLAUSE, sentence_spans
 from ..types import Document, Hit
 from .arithmetic import asks_change, stated_change
+from .form import ANSWER_FORM, NUMBER_WITH_UNIT, AnswerForm, asked_form, fact_of, form_score, rates_only
 from .quotes import trim_quote
 from .terms import coverage, holds, matched, question_terms
 from .timeframe import timeframe
@@ -29,39 +29,8 @@ from .timeframe import timeframe
 if TYPE_CHECKING:
     from ..model.protocol import Embedder
 
-__all__ = [
-    "Evidence",
-    "select_evidence",
-    "candidate_units",
-    "semantic_scores",
-    "fact_of",
-    "NUMBER_WITH_UNIT",
-    "DATE",
-    "OTHER_REPORT_SCORE",
-]
+__all__ = ["Evidence", "select_evidence", "candidate_units", "semantic_scores", "OTHER_REPORT_SCORE"]
 
-# A lone 一 before a measure word is Chinese for "a" (走出一条…之路), not a stated count.
-_NUMBER = r"(?<![第零〇一二三四五六七八九十百千万两\d.])(?:\d+(?:\.\d+)?|(?!一(?![一二三四五六七八九十百千万两]))[一二三四五六七八九十百千万两]+)"
-# Units of measure beyond counts and money (29微克/立方米, 480毫米, 20日内, 10.8年); a year (2024年) or
-# 过去一年 is not a duration given as an answer.
-_MEASURES = "|".join(sorted((u for u in (*UNITS, *UNITS_OF_SIZE_AND_TIME) if u not in ("年", "月", "%")), key=len, reverse=True))
-_NOT_A_YEAR = r"(?<!19\d\d年)(?<!20\d\d年)"
-_UNIT_AFTER_ASK = re.compile(rf"(?:多少|几)(?:个)?({_MEASURES}|[{COUNT_WORDS}元亿万%年])")
-NUMBER_WITH_UNIT = re.compile(_NUMBER + rf"\s*(?:多|余|余个)?\s*({_MEASURES}|[{COUNT_WORDS}元亿万%]|(?<=\d)年{_NOT_A_YEAR})")
-# 哪五个中心 / 哪3项: how many answers a list question expects.
-_LIST_COUNT = re.compile(r"哪([二三四五六七八九十两]|\d{1,2})(?:个|项|条|种|类|大|方面|点)")
-# The same unit asked one way and written another: 多少天 / 20日内.
-_SAME_UNIT = {"天": "日", "日": "天"}
-# The thing a count question counts: 多少个药品品种 → 药品品种 (a count of cities does not answer it).
-_COUNTED = re.compile(
-    rf"(?:多少|几)[{COUNT_WORDS}]?(?![天日年月周元亿万千百倍小分公平立吨])([^\W\d的]{{2,8}}?)(?=[?？,，。]|$)"
-)
-# Units that measure time or size, never count things: 12个月 does not say how many 创新券.
-_NOT_COUNTS = frozenset((*UNITS_OF_SIZE_AND_TIME, "%"))
-_ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八九十百千万两]+(?=[{COUNT_WORDS}])")
-_SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
-# A question about a change or a share: a percentage may answer it.
-_CHANGE_ASK = re.compile(r"增长|增速|增幅|提高|提升|下降|降低|减少|增加|上涨|涨|降|幅|率|比例|占比|比重|百分|growth|increase|rise|fall|rate|share", re.I)
 # Words before an indicator that make it another quantity: 人均地区生产总值 is not 地区生产总值.
 _QUANTITY_MODIFIERS = ("人均", "户均", "亩均", "年均", "平均", "累计", "新增", "净增", "单位")
 MODIFIED_INDICATOR = 0.7  # the share of its score a span keeps when it speaks of a modified indicator
@@ -72,14 +41,9 @@ WHOLE_SENTENCE = 60
 # A clause that only breaks down or qualifies its neighbour's fact.
 _DEPENDENT = re.compile(r"^\s*(?:其中|比|较|同比|占|均|分别|增长|下降|提高|居|位居|保持|继续)")
 CHANGE_STATED = 1.2  # a change asked (增加了多少元) and stated by its two ends (由2476元增加到4140元)
-ANSWER_FORM = 0.7  # a span's form below this does not give a count or date of the asked kind
 WITHOUT_FORM = 0.8  # … and such a span keeps this share of its score
 SEMANTIC_HITS = 6  # passages whose sentences a question in another language is compared with
 SEMANTIC_UNITS = 8  # … and how many of their sentences (those holding most of its translated words)
-DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
-_ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
-_ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
-_ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")
 MAX_FACTS = 3
 SECOND_FACT = 0.8  # share of the best span's score a second fact of the same report must reach
 MAX_OTHER_REPORTS = 2
@@ -121,7 +85,7 @@ def select_evidence(
     terms = terms if terms is not None else question_terms(question)
     units = candidate_units(hits, documents)
     terms = _local_idf(terms, [documents[d].text[s:e] for d, s, e, _ in units])
-    asked = _asked_form(question, info)
+    asked = asked_form(question, info)
     change_asked = asks_change(question)
     candidates: list[Evidence] = []
     for doc_id, s, e, hit in units:
@@ -136,7 +100,7 @@ def select_evidence(
             fit = time_fit(scope, doc.text[s:e], hit, doc) if scope is not None else 1.0
             if _modified_indicator(doc.text[scored.start : scored.end], terms, question):
                 fit *= MODIFIED_INDICATOR
-            if asked.level and _rates_only(doc.text[scored.start : scored.end]):
+            if asked.level and rates_only(doc.text[scored.start : scored.end]):
                 fit *= LEVEL_AS_RATE
             if change_asked and stated_change(doc.text[scored.start : scored.end]):
                 fit *= CHANGE_STATED
@@ -255,57 +219,6 @@ def _local_idf(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, fl
 
 
 @dataclass(frozen=True, slots=True)
-class _AskedForm:
-    """What the answer's form must be, read off the question."""
-
-    kind: QuestionKind
-    unit: str | None = None  # 家 in 多少家, % for a share
-    counted: str | None = None  # 品种 in 多少个药品品种
-    role: str | None = None  # 局长 in 局长是谁
-    level: bool = False  # an amount (经济总量是多少), not a change or a share
-    count: int | None = None  # 5 in 哪五个中心: a list of that many answers
-
-
-def _asked_form(question: str, info: QueryInfo) -> _AskedForm:
-    m = _UNIT_AFTER_ASK.search(question)
-    unit = m.group(1) if m else "%" if _SHARE_ASK.search(question) else None
-    counted = _COUNTED.search(question)
-    level = info.kind is QuestionKind.NUMBER and unit != "%" and not _CHANGE_ASK.search(question)
-    many = _LIST_COUNT.search(question)
-    count = chinese_value(many.group(1)) if many and not many.group(1).isdigit() else int(many.group(1)) if many else None
-    return _AskedForm(info.kind, unit, counted.group(1)[-2:] if counted else None, _asked_role(question), level, count)
-
-
-def _type_score(asked: _AskedForm, clause: str) -> float:
-    """How well a clause has the form of the asked answer (0..1)."""
-    kind, unit, role = asked.kind, asked.unit, asked.role
-    if kind is QuestionKind.NUMBER:
-        units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(clause)]
-        if asked.counted and units and (asked.counted not in clause or all(u in _NOT_COUNTS for u in units)):
-            return 0.5  # a count of something else (11个城市 for 多少个药品品种), or no count (12个月)
-        same = (unit, _SAME_UNIT.get(unit)) if unit else ()
-        if unit and (any(u.startswith(w) for u in units for w in same if w) or (unit == "%" and "%" in clause)):
-            return 1.0
-        if unit == "%" and units:
-            return 0.5  # a rate asked (赤字率是多少), an amount given (财政赤字13500亿元)
-        if units or _ZERO.search(clause):
-            return 0.7
-        return 0.3 if _ANY_NUMBER.search(clause) else 0.0
-    if kind is QuestionKind.DATE:
-        return 1.0 if DATE.search(clause) else 0.0
-    if kind is QuestionKind.ENTITY:
-        if role and re.search(re.escape(role) + r"[\u4e00-\u9fff]{2,3}", clause):
-            return 1.0
-        return 0.5 if _ENTITY_HINT.search(clause) else 0.1
-    if kind is QuestionKind.LIST:
-        if asked.count and "、" in clause:
-            return 1.0 if clause.count("、") + 1 == asked.count else 0.6  # 哪五个中心: five of them
-        items = clause.count("、") + clause.count("“") + clause.count("《") + len(NUMBER_WITH_UNIT.findall(clause))
-        return 1.0 if items >= 2 else 0.6 if items == 1 else 0.3
-    return 0.5
-
-
-@dataclass(frozen=True, slots=True)
 class _Scored:
     start: int
     end: int
@@ -326,7 +239,7 @@ def _best_span(
     end: int,
     info: QueryInfo,
     terms: Mapping[str, float],
-    asked: _AskedForm,
+    asked: AnswerForm,
     context_terms: Mapping[str, float],
     sentence_score: float | None = None,
 ) -> _Scored | None:
@@ -347,9 +260,9 @@ def _best_span(
     scored = []
     for cs, ce in clauses:
         clause_terms = matched(terms, text[cs:ce])
-        form = _type_score(asked, text[cs:ce])
+        form = form_score(asked, text[cs:ce])
         # an amount asked (经济总量是多少): of 增长5.8% and 总量达到60013亿元, the amount's clause answers
-        fit = LEVEL_AS_RATE if asked.level and _rates_only(text[cs:ce]) else 1.0
+        fit = LEVEL_AS_RATE if asked.level and rates_only(text[cs:ce]) else 1.0
         scored.append(((0.5 * coverage(terms, clause_terms) + 0.5 * form) * fit, form, clause_terms))
     i = max(range(len(clauses)), key=lambda j: (scored[j][0], -j))
     clause_score, form, clause_terms = scored[i]
@@ -392,11 +305,6 @@ def _best_span(
     return _Scored(span_start, span_end, score, form, frozenset(held))
 
 
-def _rates_only(text: str) -> bool:
-    units = [m.group(1) for m in NUMBER_WITH_UNIT.finditer(text)]
-    return bool(units) and all(u == "%" for u in units)
-
-
 def _modified_indicator(span: str, terms: Mapping[str, float], question: str) -> bool:
     """Whether the span speaks of a question word only as another quantity (人均…, 累计…)
     that the question does not ask for."""
@@ -410,11 +318,6 @@ def _modified_indicator(span: str, terms: Mapping[str, float], question: str) ->
             if before.endswith("占") and "占" not in question:
                 return True  # 占地区生产总值比重: a share of it, not it
     return False
-
-
-def _asked_role(question: str) -> str | None:
-    m = _ROLE.search(question)
-    return m.group(0) if m else None
 
 
 def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[str, Document]) -> list[Evidence]:
@@ -470,12 +373,6 @@ def _another_figure(
 ) -> bool:
     doc = documents[ev.doc_id]
     return doc.meta.genre == genre and fact_of(doc.text[ev.start : ev.end], kind) != best_fact
-
-
-def fact_of(quote: str, kind: QuestionKind) -> str | None:
-    pattern = DATE if kind is QuestionKind.DATE else NUMBER_WITH_UNIT
-    m = pattern.search(quote)
-    return m.group(0) if m else None
 
 
 def _overlaps(a: Evidence, b: Evidence) -> bool:

@@ -16,7 +16,8 @@ from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
 from ..types import Answer, Citation, Document, Hit
 from .arithmetic import asks_change, stated_change
-from .evidence import ANSWER_FORM, Evidence, select_evidence, semantic_scores
+from .evidence import Evidence, select_evidence, semantic_scores
+from .form import ANSWER_FORM
 from .metadata import metadata_answer
 from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
 from .quotes import citation

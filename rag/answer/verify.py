@@ -1,5 +1,6 @@
-"""Checks an answer must pass before it is shown: the question's content is in the passages,
-a cross-lingual question is close enough to them, every stated number is in a cited passage.
+"""Checks an answer must pass before it is shown: a cross-lingual question is close enough to the
+passages, every stated number is in a cited passage. (That the answering sentence holds the
+question's key words is checked where the sentence is chosen: `terms.key_terms`, `evidence`.)
 
 Pure; used by both answer modes (extractive composition and the LLM's checked answer).
 """
@@ -9,12 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ..text.normalize import CJK_CHAR
 from ..text.numerals import numbers_in
 from ..types import Document, Hit
-from .terms import coverage, matched, question_terms
 
-__all__ = ["CROSS_LINGUAL_MIN_SIMILARITY", "missing_share", "best_similarity", "unsupported_numbers"]
+__all__ = ["CROSS_LINGUAL_MIN_SIMILARITY", "best_similarity", "unsupported_numbers"]
 
 # Best passage similarity below which a question in another language (no shared words to
 # check) is about something else. Measured with multilingual-e5-small: English questions the
@@ -23,28 +22,6 @@ CROSS_LINGUAL_MIN_SIMILARITY = 0.75
 # "1. …" list numbering the model adds itself is not a fact.
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:\d{1,2}[.、)）](?!\d)|[(（]\d{1,2}[)）])\s*")
 ANSWER_MARKER = re.compile(r"\[(\d+)\]")
-
-
-def missing_share(question: str, hits: Sequence[Hit], documents: Mapping[str, Document]) -> float:
-    """Weight share of the question's content terms that no retrieved passage contains.
-
-    A question about something the reports never mention ("GDP") leaves its
-    key term unmatched, however close the passages look otherwise.
-    """
-    terms = question_terms(question)
-    if not terms:
-        return 0.0
-    context = "".join(h.chunk.text + "".join(h.chunk.section) + h.title for h in hits)
-    present = {t: 1.0 for t in matched(terms, context)}
-    for t in terms:
-        if t not in present and CJK_CHAR.search(t) and len(t) >= 2:
-            # reports word things differently (启用/投用): count a term whose characters
-            # mostly occur together in the passages as present
-            pairs = [t[i : i + 2] for i in range(len(t) - 1)]
-            share = sum(1 for p in pairs if p in context) / len(pairs)
-            if share >= 0.5:
-                present[t] = share
-    return 1.0 - coverage(terms, present)
 
 
 def best_similarity(hits: Sequence[Hit]) -> float:

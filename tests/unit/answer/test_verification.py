@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import ANSWER_FORM, NUMBER_WITH_UNIT, _asked_form, _type_score, select_evidence
+from rag.answer.evidence import select_evidence
+from rag.answer.form import ANSWER_FORM, NUMBER_WITH_UNIT, asked_form, form_score
 from rag.answer.terms import holds, key_terms
 from rag.retrieve.query import analyze_query
 from rag.types import Chunk, Document, DocumentMeta, Hit
@@ -53,7 +54,7 @@ def test_a_sentence_about_a_neighbouring_indicator_is_never_evidence() -> None:
 
 
 def _form(question: str, clause: str) -> float:
-    return _type_score(_asked_form(question, analyze_query(question)), clause)
+    return form_score(asked_form(question, analyze_query(question)), clause)
 
 
 def test_a_count_of_another_thing_a_duration_or_an_amount_does_not_answer() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import NUMBER_WITH_UNIT
+from rag.answer.form import NUMBER_WITH_UNIT
 from rag.text.numerals import COUNT_WORDS, chinese_value, numbers_in
 from rag.text.tokenize import tokenize
 
