@@ -18,10 +18,12 @@ __all__ = ["Change", "asks_change", "stated_change"]
 
 # 增加了多少 / 提高多少年 / 多了几项 / 减少了多少: the amount of a change, not its rate.
 # (增长多少 mostly asks a growth rate; 增长了多少元 an amount.)
-_CHANGE_ASK = re.compile(r"(?:增加|提高|提升|上升|扩大|减少|下降|降低|缩小|多|少)了?(?:多少|几)|增长了?多少[元亿万个项家件次人年吨]")
+_CHANGE_ASK = re.compile(
+    r"(?:增加|提高|提升|上升|扩大|减少|下降|降低|缩小)了?(?:多少|几)|(?:多|少)了(?:多少|几)|增长了?多少[元亿万个项家件次人年吨]"
+)  # (至少几 / 最多多少 ask a bound, not a change)
 _RATE_ASK = re.compile(r"百分之|百分点|比例|[^效]率|%|幅度|增速|倍")
 _UNIT = "|".join(re.escape(u) for u in sorted((*UNITS, *UNITS_OF_SIZE_AND_TIME), key=len, reverse=True))
-_QUANTITY = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_UNIT}|[{COUNT_WORDS}])")
+_QUANTITY = re.compile(rf"(?<![\d.,])(\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*({_UNIT}|[{COUNT_WORDS}])")
 # Between the two ends: a verb of change then 到/至/为 (由2476元增加到4140元, 24项…调整增加为30项).
 _BETWEEN = re.compile(r"^[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
 _DOWN = ("下降", "减少", "降低", "缩小", "压减")
@@ -74,7 +76,8 @@ def stated_change(sentence: str) -> Change | None:
         if verb is None or first.group(2) != second.group(2):
             continue
         return Change(
-            Decimal(first.group(1)), Decimal(second.group(1)), first.group(2), verb.group(1) in _DOWN,
+            Decimal(first.group(1).replace(",", "")), Decimal(second.group(1).replace(",", "")), first.group(2),
+            verb.group(1) in _DOWN,
             first.start(), second.end(),
         )  # fmt: skip
     return None

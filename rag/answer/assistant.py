@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,13 @@ from ..retrieve.hybrid import RetrievalConfig, search
 from ..retrieve.query import clean_query
 from ..retrieve.scope import Scope, resolve_scope
 from ..text.normalize import CJK_CHAR
-from ..types import Answer, Document, Hit, Turn
+from ..types import Answer, Hit, Turn
 from .extractive import compose_extractive, not_found_answer
 from .llm.providers import build_chat_model
 from .llm.stream import rewrite_with_llm, stream_llm_answer
 from .metadata import asked_facts
 from .parts import Part, combine_answers, split_question
-from .terms import holds, key_terms
+from .terms import key_terms, missing_terms
 
 if TYPE_CHECKING:
     from ..index.protocol import SearchBackend
@@ -145,7 +145,7 @@ class Assistant:
                 else:
                     yield event
             assert final is not None
-            _check_key_words(text, final, self.index.documents)
+            _check_key_words(text, final)
             yield _with_query(replace(final, hits=shown), query, text)
         except AnswerRejected as exc:
             notice = f"大模型回答未通过核对（{exc}），以下为原文摘录答案。"
@@ -189,17 +189,14 @@ def within(filters: Filters | None, scope: Scope) -> Filters | None:
     return dataclasses.replace(filters, doc_ids=ids or frozenset({"<none>"}))  # no overlap: nothing passes
 
 
-def _check_key_words(question: str, answer: Answer, documents: Mapping[str, Document]) -> None:
+def _check_key_words(question: str, answer: Answer) -> None:
     """The LLM's cited passages (with their headings and report titles) must hold the question's key
     words, as an extractive answer's sentence must: else AnswerRejected (the figure of a neighbouring
     indicator, 登记 for 调查失业率, is an invented answer however well it is cited)."""
     if answer.mode != "llm" or not answer.citations or not CJK_CHAR.search(question):
         return
-    said = "".join(
-        c.quote + "".join(c.section) + c.title + (documents[c.doc_id].title if c.doc_id in documents else "")
-        for c in answer.citations
-    )
-    missing = [t for t in key_terms(question) if not holds(said, t)]
+    cited = [t for c in answer.citations for t in (c.quote, *c.section, c.title)]
+    missing = missing_terms(key_terms(question), *cited)
     if missing:
         raise AnswerRejected(f"引用的段落没有问题中的“{'、'.join(missing)}”")
 

@@ -75,7 +75,7 @@ def form_score(asked: AnswerForm, clause: str) -> float:
         if asked.counted and units and (asked.counted not in clause or all(u in _NOT_COUNTS for u in units)):
             return 0.5  # a count of something else (11个城市 for 多少个药品品种), or no count (12个月)
         same = (unit, _SAME_UNIT.get(unit)) if unit else ()
-        if unit and (any(u.startswith(w) for u in units for w in same if w) or (unit == "%" and "%" in clause)):
+        if unit and (any(u.startswith(w) or u.endswith(w) for u in units for w in same if w) or (unit == "%" and "%" in clause)):
             return 1.0
         if unit == "%" and units:
             return 0.5  # a rate asked (赤字率是多少), an amount given (财政赤字13500亿元)

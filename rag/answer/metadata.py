@@ -24,7 +24,7 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("speaker_role", re.compile(r"职务|什么职位|担任什么|what (?:post|position|title)", re.I)),
     ("meeting", re.compile(r"哪次会议|什么会议|哪个会议|哪一次会议|which (?:session|meeting)", re.I)),
     ("delivered", re.compile(r"(?:哪天|哪一天|何时|什么时候|日期|when)[^,，。?？]{0,8}(?:作|召开|会议|发表)|成文日期|印发日期|签发日期|发文日期|when was it (?:delivered|signed)", re.I)),
-    ("doc_number", re.compile(r"发文字号|文号|字号|document number", re.I)),
+    ("doc_number", re.compile(r"发文字号|文号|document number", re.I)),
     ("effective", re.compile(r"施行|生效|起实施|起执行|开始(?:执行|实施)|(?:执行|实施)(?:时间|日期)|take effect|in force", re.I)),
     ("issuer", re.compile(r"发文机关|哪个(?:部门|机关|单位)(?:发布|印发|发文)|由谁(?:发布|印发)|谁(?:发布|印发)的|issued by", re.I)),
     ("published", re.compile(r"发布时间|发布日期|什么时候发布|何时发布|哪天发布|when (?:was it )?published", re.I)),

@@ -29,11 +29,12 @@ _POINT = re.compile(r"(?:^|(?<=[。;；:：\n]))[ \t\u3000]*(?:([一二三四五
 _HEADING_LINE = re.compile(r"\n[ \t\u3000]*(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+[章节部分])")
 MAX_POINTS = 10
 _ORDINAL_POINT = re.compile(r"第([一二三四五六七八九十]+|\d{1,2})(?:个)?(?:方面|点|项|条|是)")
-_POINTS_WITHIN = 6000  # characters after the announcing sentence the points may run over
+_POINTS_WITHIN = 20000  # characters after the announcing sentence the points may run over (a top-level heading ends them first)
 
 # "第二部分的标题是什么？", "第三章讲什么？": a part of the report named by its number.
 _ORDINAL_ASK = re.compile(
-    r"第\s*([一二三四五六七八九十]+|\d{1,2})\s*(部分|章|篇)[^?？]{0,6}?(?:标题|题目|名称|讲|说|写|是什么|内容|主题)"
+    r"第\s*([一二三四五六七八九十]+|\d{1,2})\s*(部分|章|篇)的?\s*"
+    r"(?:的?(?:标题|题目|名称|主题)(?:是什么|是啥)?|(?:讲|说|写)(?:的是)?(?:什么|啥)|是什么|主要内容是什么)\s*[?？]?\s*$"
 )
 _ORDINAL_HEADING = re.compile(r"^\s*(?:第\s*([一二三四五六七八九十]+|\d{1,2})\s*(?:部分|章|篇)|([一二三四五六七八九十]+)\s*[、.．])")
 
@@ -178,15 +179,16 @@ def announced_points(
     points = _following_points(text, announcements[-1].end())
     if len(points) < 2:
         return None
+    intro_start, intro_end = trim_quote(text, sentence_start, announcements[-1].end())
+    announced = text[intro_start:intro_end].rstrip("。:：")
+    first_inline = "\n" not in text[intro_end : points[0][0]]  # 以下原则:一是扩内需、保增长 on one line
     if (which := _ORDINAL_POINT.search(question)) is not None:  # 第一方面讲什么: that point alone
         number = _number(which.group(1))
         if number is None or number > len(points):
             return None
+        first_inline = first_inline and number == 1
         points = [points[number - 1]]
     hit_for = hit_lookup(hits, doc)
-    intro_start, intro_end = trim_quote(text, sentence_start, announcements[-1].end())
-    announced = text[intro_start:intro_end].rstrip("。:：")
-    first_inline = "\n" not in text[intro_end : points[0][0]]  # 以下原则:一是扩内需、保增长 on one line
     cited: list[Citation] = []
     lines = []
     for i, (start, end) in enumerate(points):
@@ -226,8 +228,10 @@ def _following_points(text: str, after: int) -> list[tuple[int, int]]:
     style = None
     for m in _POINT.finditer(text, after, limit):
         kind = next(i for i in (1, 2, 3) if m.group(i))
+        if style is not None and kind != style:
+            continue  # a point of another style inside one of the list's (一是… inside (一)…)
         number = _number(m.group(kind))
-        if number != len(points) + 1 or (style is not None and kind != style):
+        if number != len(points) + 1:
             if not points:
                 return []  # the text after does not start a list
             break

@@ -27,8 +27,9 @@ __all__ = ["Part", "split_question", "combine_answers"]
 MAX_PARTS = 4
 _MODIFIER_CHARS = 3  # items this short before a longer one modify its noun, they are not items
 # "分别" / "各" announce one predicate for several items.
-_EACH = re.compile(r"分别|各自|各是|各为|各有|各(?=[要定增提达多])")
-_JOIN = re.compile(r"和|与|及|以及|、|跟|同")
+_EACH_VERB = "是为有要定增提达多"  # 各是 / 各要 / 各增长…: 各 announcing one predicate for each item
+_EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])")
+_JOIN = re.compile(r"以及|和|与|、")  # (及, 同, 跟 stand inside words: 涉及, 同比)
 _ASK = re.compile(r"多少|几[个位项件家次条种年天月]?|什么|哪[些个天年位]?|何时|多大|多高|多长|多久|是否")
 # Where one asked clause ends and the next begins: ？ or ; or 、/，/和 before a clause that asks again.
 _QUESTION_END = re.compile(r"[?？;；]")
@@ -94,7 +95,9 @@ def _by_group(
     parts = []
     for label, belongs, others in groups:
         ids = frozenset(c.doc_id for c in catalog if c.doc_id in scope.doc_ids and belongs(c))
-        parts.append(Part(_one_predicate(_without(question, others)), label, ids or frozenset({"-"})))
+        if not ids:
+            return []  # 江苏省的报告对苏州…: one report that mentions another place, not a comparison
+        parts.append(Part(_one_predicate(_without(question, others)), label, ids))
     return parts
 
 
@@ -151,8 +154,6 @@ def _items(question: str) -> tuple[list[str], str]:
     if each is None:
         return [], ""
     head, predicate = question[: each.start()], question[each.end() :]
-    if each.group(0).startswith("各") and len(each.group(0)) == 2:
-        predicate = each.group(0)[1] + predicate  # 各是多少 → 是多少
     items = [i for i in _JOIN.split(head) if i.strip()]
     if len(items) < 2 or any(len(i.strip()) < 2 for i in items):
         return [], ""
@@ -173,7 +174,7 @@ def _core(item: str) -> str:
 def _one_predicate(question: str) -> str:
     """A part's own wording: 各是多少 → 是多少, 分别是多少 → 是多少, a dangling 和 dropped."""
     text = re.sub(r"分别|各自", "", question)
-    text = re.sub(r"各(?=[是为有要定增提达多])", "", text)
+    text = re.sub(rf"各(?=[{_EACH_VERB}])", "", text)
     return re.sub(r"^(?:和|与|及|、)+|(?:和|与|及|、)+(?=\d|[的年])", "", text)
 
 
@@ -195,7 +196,8 @@ def combine_answers(
         return Answer(question, answers[0].text, (), tuple(hits), "not_found")
     citations: list[Citation] = []
     owners: list[int] = []  # the part each citation answers
-    texts = []
+    texts: list[str] = []
+    seen: set[str] = set()
     for index, (part, answer) in enumerate(zip(parts, answers, strict=True)):
         if answer.mode == "not_found":
             texts.append(f"{part.label or part.question.rstrip('？?')}：报告中未找到")
@@ -205,7 +207,10 @@ def combine_answers(
         owners += [index] * len(answer.citations)
         body = _renumbered(_LEAD.sub("", answer.text), offset).rstrip("。")
         label = f"《{answer.citations[0].title}》" if part.label and answer.citations else part.label
-        texts.append(f"{label}：{body}" if label and not body.startswith("《") else body)
+        said = f"{label}：{body}" if label and not body.startswith("《") else body
+        if _renumbered(said, -offset) not in seen:  # two parts answered by one quote: say it once
+            texts.append(said)
+            seen.add(_renumbered(said, -offset))
     text, cited = _joined_neighbours("；".join(texts) + "。", citations, owners, documents)
     return Answer(question, text, cited, tuple(hits), "extractive")
 

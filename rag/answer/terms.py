@@ -19,7 +19,7 @@ from ..types import Document, Hit
 
 __all__ = [
     "QUESTION_WORDS", "YEAR_TOKEN", "tokenize", "token_set", "question_terms", "matched", "coverage", "key_terms", "holds",
-    "translated_terms",
+    "translated_terms", "missing_terms",
 ]  # fmt: skip
 
 # Words that say what kind of answer is wanted but never appear in the answer.
@@ -97,7 +97,7 @@ def coverage(terms: Mapping[str, float], matched: Mapping[str, float]) -> float:
 # 多少钱, 什么数字, 标题是什么, 2025年政府工作报告, 该意见. (A target or an actual figure, 目标 vs 完成,
 # is the question's intent, judged by `rag.answer.timeframe`, not a word the sentence must repeat.)
 _FORM_WORDS = frozenset(
-    ["钱", "数字", "数额", "数值", "数量", "金额", "比例", "比重", "占比", "百分比", "比率", "日期", "时间", "时候", "时期", "期间", "标题", "名称", "名字", "内容", "部分", "方面", "情况", "问题", "具体", "总共", "目标", "预期", "计划", "打算", "安排", "指标", "政府", "工作", "报告", "文件", "全文", "本文", "国务院", "全国", "全省", "全市", "全区", "地方", "中央", "里面"]
+    ["钱", "数字", "数额", "数值", "数量", "金额", "比例", "比重", "占比", "百分比", "比率", "日期", "时间", "时候", "时期", "期间", "标题", "名称", "名字", "内容", "部分", "方面", "情况", "问题", "具体", "总共", "目标", "预期", "计划", "打算", "安排", "指标", "年度", "本年度", "全年", "政府", "工作", "报告", "文件", "全文", "本文", "国务院", "全国", "全省", "全市", "全区", "地方", "中央", "里面"]
 ) | {word for word, _ in GENRES}
 # Parts of speech of the words that name what a question asks about: nouns (n, ns, nr, nt, nz),
 # verbal nouns (调查 in 城镇调查失业率), idioms and abbreviations (l, j: 人均, 研发), Latin words,
@@ -155,6 +155,12 @@ def _is_indicator(word: str, tag: str) -> bool:
 
 def _is_subject_word(word: str) -> bool:
     return not (word in _FORM_WORDS or "目标" in word or YEAR_TOKEN.fullmatch(word) or canonical_place(word))
+
+
+def missing_terms(required: Sequence[str], *said: str) -> list[str]:
+    """The required words none of the texts (a quote, its headings, its report's title) holds."""
+    text = "".join(said)
+    return [term for term in required if not holds(text, term)]
 
 
 def holds(text: str, term: str) -> bool:

@@ -41,6 +41,7 @@ _GENRE_NAMES: tuple[tuple[str, str], ...] = (
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 # A genre word names a document when it ends a noun phrase (…预案把…, …意见的…, …条例和…), not in 规划面积.
 _NAMING_END = r"(?=[里中的,，。?？、和与及说是从把对第分哪要有所在给由]|提出|规定|要求|明确|指出|$)"
+_DEADLINE = re.compile(r"(?:到|至|截至到)\s*$")
 _SHORT_YEAR = re.compile(r"(?:^|(?<=[^\d.]))(0\d)年")  # 09年 (a leading zero is never a duration)
 _RELATIVE = {"今年": 0, "当年": 0, "本年": 0, "去年": -1, "上一年": -1, "上年": -1, "前年": -2, "明年": 1, "下一年": 1}
 _RELATIVE_WORDS = re.compile("|".join(sorted(_RELATIVE, key=len, reverse=True)))
@@ -115,6 +116,8 @@ def resolve_scope(question: str, catalog: Sequence[ReportCard], today: date | No
     genres = tuple(dict.fromkeys(genre for word, genre in _GENRE_NAMES if re.search(word + _NAMING_END, question)))
     national = not places and bool(_NATIONAL.search(question))
     titled = _titled(question, tuple(catalog))
+    if genres and titled and not any(c.doc_id in titled and c.meta.genre in genres for c in catalog):
+        titled = frozenset()  # 政府工作报告里怎么说双随机一公开监管: the genre named wins over a title's words
     intent: Intent = "target" if _TARGET.search(question) else "actual" if _ACTUAL.search(question) else "any"
     scope = Scope(places, (), (), genres, national, titled, intent)
     this_year = _newest_year(scope, catalog) or (today or date.today()).year
@@ -154,6 +157,8 @@ def _years(question: str, places: tuple[str, ...], this_year: int) -> tuple[tupl
     report_years: list[int] = []
     about: list[int] = []
     for m in [*_YEAR.finditer(question), *_SHORT_YEAR.finditer(question)]:
+        if _DEADLINE.search(question[: m.start()]):
+            continue  # 到2035年: a target's deadline inside some report, not the year it is about
         year = int(m.group(1)) if len(m.group(1)) == 4 else 2000 + int(m.group(1))
         (report_years if _names_a_report(question, m.end(), places) else about).append(year)
     anchor = (report_years or about or [None])[0]
@@ -193,6 +198,8 @@ def _matches(card: ReportCard, scope: Scope) -> bool:
         return False
     if scope.report_years and m.year not in scope.report_years:
         return False
+    if scope.report_years or scope.titled:
+        return True  # the report is named: the years it is asked about weigh its passages, not whether it is one
     dated = m.genre in PERIODIC_GENRES and (m.year or m.reports_on or m.issued)  # an undated one cannot be told
     return not (scope.years and dated and not any(covers_year(card, y) for y in scope.years))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["GLOSSARY_PATH", "english_terms"]
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary_en.txt"
-_WORD = re.compile(r"[a-z0-9][a-z0-9.&+-]*(?:'s)?", re.I)
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9&+-]|\.(?=[a-z0-9]))*(?:'s)?", re.I)  # pm2.5, r&d; not "threshold."
 _LONGEST = 5  # words in the longest phrase
 
 
@@ -34,7 +34,7 @@ def _entries() -> dict[str, tuple[str, ...]]:
 
 def _key(phrase: str) -> str:
     """A phrase as looked up: lower case, words only ("double random, one public" → "double random one public")."""
-    return " ".join(m.group(0).lower() for m in _WORD.finditer(phrase))
+    return " ".join(m.group(0).lower().removesuffix("'s") for m in _WORD.finditer(phrase))
 
 
 def english_terms(text: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -98,3 +98,9 @@ def test_a_part_nothing_answers_is_said_to_be_missing_and_the_rest_still_answer(
     missing = Answer(parts[1].question, "报告中未找到相关信息。", (), (), "not_found")
     combined = combine_answers("…", parts, [_answer(parts[0].question, 0, 13), missing], (), {"d": doc})
     assert combined.mode == "extractive" and combined.text.endswith("钢铁：报告中未找到。")
+
+
+def test_a_place_no_report_is_of_makes_no_comparison() -> None:
+    # one report that mentions another place (吉林的报告说黑龙江…) is one question, not two parts
+    scope = Scope(places=("吉林省", "辽宁省"), doc_ids=frozenset({"jl"}))
+    assert len(split_question("吉林和辽宁2025年的粮食产量目标各是多少？", scope, CARDS)) <= 1

@@ -53,6 +53,22 @@ def test_a_sentence_about_a_neighbouring_indicator_is_never_evidence() -> None:
     ]
 
 
+def test_a_quoted_clause_holds_the_key_words_itself_or_in_its_lead_in_not_after_it() -> None:
+    # the subject named before the clause counts (…工作许可…检查,涉及外国人16人次)
+    assert _evidence(
+        "外国人来华工作许可的检查涉及多少外国人？",
+        "市科技局联合市市场监管局开展了“双随机、一公开”事中事后监管行政执法检查工作,并严格落实行政执法“三项制度”。"
+        "一是对吴江区2024年度外国人来华工作许可事项开展了“双随机、一公开”行政执法检查,涉及企业11家,"
+        "涉及外国人16人次,检查结果均符合有关规定。",
+    )[0].startswith("涉及外国人16人次")
+    # a clause about another indicator does not borrow the word that follows it in the sentence
+    found = _evidence(
+        "粮食产量目标是多少？",
+        "城镇新增就业1100万人以上,城镇调查失业率5.5%左右,居民消费价格涨幅3%左右,国际收支基本平衡,粮食产量保持在1.3万亿斤以上。",
+    )
+    assert found == ["粮食产量保持在1.3万亿斤以上。"]
+
+
 def _form(question: str, clause: str) -> float:
     return form_score(asked_form(question, analyze_query(question)), clause)
 

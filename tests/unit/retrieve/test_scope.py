@@ -132,3 +132,15 @@ def test_an_intent_tells_a_target_from_an_actual_figure() -> None:
 def test_an_undated_periodic_report_is_not_excluded_by_a_year() -> None:
     undated = ReportCard("u", "某市统计局国民经济运行情况报告", "u.txt", DocumentMeta(genre="报告"))
     assert resolve_scope("2024年地区生产总值是多少？", (undated,), today=TODAY).doc_ids == {"u"}
+
+
+def test_a_deadline_year_is_not_the_year_a_question_is_about() -> None:
+    # 到2035年 is a target's horizon inside some report, not a report year nor a year it reviews
+    s = scope("江苏到2035年要达到什么目标？")
+    assert s.years == () and s.report_years == ()
+    assert ids("江苏到2035年要达到什么目标？") == {"江苏省-2025", "江苏省-2026"}
+
+
+def test_a_named_genre_wins_over_a_title_of_another_genre() -> None:
+    # the words 银发经济 are in an opinion's title, but the question asks the work reports
+    assert scope("政府工作报告里怎么说银发经济？").titled == frozenset()
