@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DocumentMeta", "Document", "ReportCard", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "Turn", "Level", "FactSpan"]
+__all__ = ["DocumentMeta", "Document", "ReportCard", "Chunk", "Hit", "Citation", "Answer", "AnswerMode", "AnswerPart", "Calculation", "Turn", "Level", "FactSpan"]
 
 AnswerMode = Literal["extractive", "llm", "not_found"]
 # Who issued a report: the State Council (and its General Office), a province (or a provincial-level
@@ -156,6 +156,28 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerPart:
+    """One part of a question that asks several things (a report each of a comparison, an item
+    each of "X和Y分别…"), as answered: the rows of a comparison table."""
+
+    question: str  # the part's own wording
+    label: str  # what it is about: a report's title, a place, an item
+    text: str  # its answer, with the combined answer's [n] markers
+    markers: tuple[int, ...]  # the citations it rests on
+    found: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    """A figure the answer computes from cited ones (a sum, a difference, a change stated by its ends)."""
+
+    operation: str  # "sum" | "difference" | "change"
+    expression: str  # "11 + 54 = 65家"
+    result: str  # "65家"
+    markers: tuple[int, ...]  # the citations holding the operands
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An answer to one question: text with [n] markers, the citations behind them,
     the passages retrieved, and how it was made (extractive, llm, not_found)."""
@@ -167,6 +189,8 @@ class Answer:
     mode: AnswerMode
     notice: str | None = None  # e.g. "LLM unreachable, extractive answer shown"
     rewritten_query: str | None = None  # the query actually searched, for follow-ups
+    parts: tuple[AnswerPart, ...] = ()  # a question of several parts, each answered (empty: one part)
+    calculation: Calculation | None = None  # a figure computed from the cited ones, shown in `text` too
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (tuples become lists)."""

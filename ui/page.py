@@ -62,6 +62,12 @@ CSS = """
 .pq-hit .pq-marker {color: var(--body-text-color-subdued);}
 .pq-rewritten {color: var(--body-text-color-subdued); font-size: .8rem; margin-top: .4rem;}
 .pq-q {white-space: pre-wrap;}
+.pq-parts {border-collapse: collapse; margin-bottom: .5rem; width: 100%;}
+.pq-parts th, .pq-parts td {border: 1px solid var(--border-color-primary); padding: .3rem .5rem; text-align: left;
+                            vertical-align: top; line-height: 1.7;}
+.pq-parts thead th {background: var(--background-fill-secondary);}
+.pq-part-missing td {color: var(--body-text-color-subdued);}
+.pq-calc {background: #f0f5ff; border-radius: 6px; padding: .3rem .6rem; margin-bottom: .4rem;}
 """
 
 

@@ -13,6 +13,7 @@ import html
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
+from rag.answer.arithmetic import CALCULATION_LEAD
 from rag.answer.extractive import CLOSEST_PASSAGES
 from rag.types import Answer, Citation, Document, DocumentMeta, Hit
 
@@ -198,7 +199,13 @@ def render_answer(answer: Answer, documents: Mapping[str, Document], max_hits: i
             parts.extend(render_hit_card(h, documents.get(h.chunk.doc_id)) for h in hits)
             parts.append("</div>")
     else:
-        parts.append(f'<div class="pq-text">{render_text(answer.text)}</div>')
+        if len(answer.parts) > 1:
+            parts.append(render_parts_table(answer))
+        else:
+            said = answer.text.split(CALCULATION_LEAD)[0] if answer.calculation is not None else answer.text
+            parts.append(f'<div class="pq-text">{render_text(said.rstrip("；"))}</div>')
+        if answer.calculation is not None:
+            parts.append(render_calculation(answer))
         if answer.citations:
             parts.append('<div class="pq-cards-label">出处</div><div class="pq-cards">')
             parts.extend(render_citation_card(c, documents.get(c.doc_id)) for c in answer.citations)
@@ -207,6 +214,25 @@ def render_answer(answer: Answer, documents: Mapping[str, Document], max_hits: i
         parts.append(f'<div class="pq-rewritten">检索用语：{escape(answer.rewritten_query)}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def render_parts_table(answer: Answer) -> str:
+    """A question of several parts (a comparison of reports) as a table: what each part is about,
+    its answer with its [n] markers (a part nothing answers says so)."""
+    rows = "".join(
+        f'<tr class="pq-part{"" if p.found else " pq-part-missing"}"><th scope="row">{escape(p.label)}</th>'
+        f"<td>{render_text(p.text)}</td></tr>"
+        for p in answer.parts
+    )
+    return f'<table class="pq-parts"><thead><tr><th>对象</th><th>回答</th></tr></thead><tbody>{rows}</tbody></table>'
+
+
+def render_calculation(answer: Answer) -> str:
+    """The figure computed from cited ones, with the markers of its operands' citations."""
+    calc = answer.calculation
+    assert calc is not None
+    markers = "".join(f"[{m}]" for m in calc.markers)
+    return f'<div class="pq-calc">{CALCULATION_LEAD}<strong>{escape(calc.expression)}</strong>{markers}</div>'
 
 
 def render_error(message: str) -> str:

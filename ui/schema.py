@@ -7,7 +7,7 @@ tests/unit/ui/test_api.py checks that every documented field is in the live JSON
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -78,6 +78,25 @@ class AnswerHitOut(BaseModel):
     report: ReportIdentity | None = _REPORT
 
 
+class AnswerPartOut(BaseModel):
+    """One part of a question of several parts: a row of a comparison."""
+
+    question: str = Field(description="the part's own wording")
+    label: str = Field(description="what it is about: a report, a place, an item")
+    text: str = Field(description="its answer, with the markers of the whole answer's citations")
+    markers: list[int] = Field(description="the citations it rests on")
+    found: bool
+
+
+class CalculationOut(BaseModel):
+    """A figure computed from cited figures."""
+
+    operation: Literal["sum", "difference", "change"]
+    expression: str = Field(description="the computation worked out, e.g. 11 + 54 = 65家")
+    result: str
+    markers: list[int] = Field(description="the citations holding the operands")
+
+
 class AskResponse(BaseModel):
     """`POST /api/ask`: the answer, its citations, the passages behind it, each with its report's identity."""
 
@@ -88,6 +107,8 @@ class AskResponse(BaseModel):
     mode: AnswerMode
     notice: str | None = Field(description="e.g. the LLM was unreachable and the extractive answer is shown")
     rewritten_query: str | None = Field(description="the query actually searched, for follow-ups")
+    parts: list[AnswerPartOut] = Field(description="a question of several parts (a comparison of reports), each answered; empty for one")
+    calculation: CalculationOut | None = Field(description="a figure computed from cited ones (11 + 54 = 65家), also in `text`")
 
 
 class SearchHitOut(BaseModel):

@@ -20,7 +20,7 @@ from ..retrieve.scope import Scope
 from ..text.markers import INLINE_ORDINAL
 from ..text.sentences import CLAUSE, sentence_spans
 from ..types import Document, Hit
-from .arithmetic import asks_change, stated_change
+from .arithmetic import asked_operation, asks_change, operand_count, stated_change
 from .form import ANSWER_FORM, NUMBER_WITH_UNIT, AnswerForm, asked_form, fact_of, form_score, rates_only
 from .quotes import trim_quote
 from .terms import coverage, matched, missing_terms, question_terms
@@ -46,6 +46,7 @@ SEMANTIC_HITS = 6  # passages whose sentences a question in another language is 
 SEMANTIC_UNITS = 8  # … and how many of their sentences (those holding most of its translated words)
 MAX_FACTS = 3
 SECOND_FACT = 0.8  # share of the best span's score a second fact of the same report must reach
+ADDEND_SCORE = 0.5  # … a further figure of a total asked (it holds the key words: they need not be worded alike)
 MAX_OTHER_REPORTS = 2
 OTHER_REPORT_SCORE = 0.9  # share of the best span's score another report's answer must reach
 AMBIGUOUS_REPORT_SCORE = 0.7  # … when the question names no report and that one gives another figure
@@ -120,7 +121,8 @@ def select_evidence(
     if not candidates:
         return []
     open_question = scope is not None and scope.doc_ids is None  # it names no report, place or year
-    return _multi_fact(candidates, info, documents) + _other_reports(candidates, documents, info.kind, open_question)
+    addends = (operand_count(question) or MAX_FACTS) if asked_operation(question) == "sum" else 0
+    return _multi_fact(candidates, info, documents, addends) + _other_reports(candidates, documents, info.kind, open_question)
 
 
 # Measured on the real development set: a span about another year than the one asked keeps 0.6 of
@@ -327,17 +329,21 @@ def _modified_indicator(span: str, terms: Mapping[str, float], question: str) ->
     return False
 
 
-def _multi_fact(candidates: list[Evidence], info: QueryInfo, documents: Mapping[str, Document]) -> list[Evidence]:
-    """The best span, plus close runners-up with a different fact of the asked kind."""
+def _multi_fact(
+    candidates: list[Evidence], info: QueryInfo, documents: Mapping[str, Document], addends: int = 0
+) -> list[Evidence]:
+    """The best span, plus close runners-up with a different fact of the asked kind; for a total
+    asked (`addends` figures, 两项检查一共…), that many figures of the report holding the key words."""
     best = candidates[0]
     chosen = [best]
     if info.kind not in (QuestionKind.NUMBER, QuestionKind.DATE):
         return chosen
     facts = {fact_of(documents[best.doc_id].text[best.start : best.end], info.kind)}
+    most, floor = (addends, ADDEND_SCORE) if addends else (MAX_FACTS, SECOND_FACT)
     for ev in candidates[1:]:
-        if len(chosen) >= MAX_FACTS or ev.score < SECOND_FACT * best.score:
+        if len(chosen) >= most or ev.score < floor * best.score:
             break
-        if ev.doc_id != best.doc_id or ev.form < best.form or not best.terms <= ev.terms:
+        if ev.doc_id != best.doc_id or ev.form < best.form or not (addends or best.terms <= ev.terms):
             continue  # another report, another kind of answer, or it lacks a word of the question the best has
         quote = documents[ev.doc_id].text[ev.start : ev.end]
         fact = fact_of(quote, info.kind)

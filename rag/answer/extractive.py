@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from ..retrieve.query import QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
-from ..types import Answer, Citation, Document, Hit
-from .arithmetic import asks_change, stated_change
+from ..types import Answer, Calculation, Citation, Document, Hit
+from .arithmetic import CALCULATION_LEAD, asked_operation, asks_change, compute, operands, stated_change
 from .evidence import Evidence, select_evidence, semantic_scores
-from .form import ANSWER_FORM
+from .form import ANSWER_FORM, asked_form
 from .metadata import metadata_answer
 from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
 from .quotes import citation
@@ -88,7 +88,26 @@ def compose_extractive(
         if computed is not None:
             return computed
     open_question = scope is not None and scope.doc_ids is None and len(documents) > 1
-    return _answer_from_evidence(question, evidence, hits, documents, open_question)
+    answer = _answer_from_evidence(question, evidence, hits, documents, open_question)
+    if asked_operation(question) == "sum":
+        return with_total(answer, asked_form(question, info).unit)
+    return answer
+
+
+def with_total(answer: Answer, asked_unit: str | None) -> Answer:
+    """The answer with the sum of its cited figures worked out ("11 + 54 = 65家[1][2]"), when they
+    are one report's, one figure of the asked unit each; else the answer as it is."""
+    cited = answer.citations
+    if len(cited) < 2 or len({c.doc_id for c in cited}) != 1:
+        return answer  # a figure each of several reports: no sum across scopes
+    figures = operands(asked_unit, [c.quote for c in cited])
+    computed = compute("sum", figures) if figures else None
+    if computed is None:
+        return answer
+    markers = tuple(c.marker for c in cited)
+    said = f"{CALCULATION_LEAD}{computed.text()}{''.join(f'[{m}]' for m in markers)}。"
+    calculation = Calculation("sum", computed.text(), computed.result.written, markers)
+    return replace(answer, text=f"{answer.text}{said}", calculation=calculation)
 
 
 def _computed_change(
@@ -99,8 +118,9 @@ def _computed_change(
     if change is None:
         return None
     cited = citation(1, documents[ev.doc_id], ev.hit, ev.start, ev.end)
-    text = f"{cited.quote.rstrip('。')}[1]。按报告数字计算：{change.sum_text()}。"
-    return Answer(question=question, text=text, citations=(cited,), hits=tuple(hits), mode="extractive")
+    text = f"{cited.quote.rstrip('。')}[1]。{CALCULATION_LEAD}{change.sum_text()}。"
+    calculation = Calculation("change", change.sum_text(), change.sum_text().rsplit("= ", 1)[-1], (1,))
+    return Answer(question, text, (cited,), tuple(hits), "extractive", calculation=calculation)
 
 
 def not_found_answer(

@@ -18,9 +18,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from ..retrieve.query import analyze_query
 from ..retrieve.scope import Scope, title_overlap
 from ..text.places import place_aliases, places_in
-from ..types import Answer, Citation, Document, Hit, ReportCard
+from ..types import Answer, AnswerPart, Calculation, Citation, Document, Hit, ReportCard
+from .arithmetic import CALCULATION_LEAD, asked_operation, compute, operands
+from .form import asked_form
 
 __all__ = ["Part", "split_question", "combine_answers"]
 
@@ -28,7 +31,11 @@ MAX_PARTS = 4
 _MODIFIER_CHARS = 3  # items this short before a longer one modify its noun, they are not items
 # "分别" / "各" announce one predicate for several items.
 _EACH_VERB = "是为有要定增提达多"  # 各是 / 各要 / 各增长…: 各 announcing one predicate for each item
-_EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])")
+_EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])|一共|总共|合计|共计|总计|加起来")  # (一共: a total of them)
+# A和B相差多少 / A比B高多少: each figure is asked plainly, the answer works out the difference.
+_OPERATION_WORDS = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起")
+_DIFFERENCE_WORDS = re.compile(r"(?:相差|差距是?|(?<=[^多少高低])(?:多|少|高|低)(?:出|了)?)(?=多少|几)")
+_THAN = re.compile(r"^(?P<a>.+?)比(?P<b>.+?)(?:多|少|高|低)(?:出|了)?(?P<verb>[\u4e00-\u9fff]{0,2}?)(?P<ask>(?:多少|几).*)$")
 _JOIN = re.compile(r"以及|和|与|、")  # (及, 同, 跟 stand inside words: 涉及, 同比)
 _ASK = re.compile(r"多少|几[个位项件家次条种年天月]?|什么|哪[些个天年位]?|何时|多大|多高|多长|多久|是否")
 # Where one asked clause ends and the next begins: ？ or ; or 、/，/和 before a clause that asks again.
@@ -60,9 +67,11 @@ def split_question(question: str, scope: Scope, catalog: Sequence[ReportCard]) -
     >>> [p.question for p in split_question("号牌有几位字符？规格多大？", Scope(), cards)]
     ['号牌有几位字符？', '规格多大？']
     """
-    for split in (_by_place, _by_report_year, _by_title, _by_item, _by_question):
+    for split in (_by_place, _by_report_year, _by_title, _by_than, _by_item, _by_question):
         parts = split(question, scope, catalog)
         if 1 < len(parts) <= MAX_PARTS:
+            if asked_operation(question):
+                return [replace(p, question=_asked_plainly(p.question)) for p in parts]
             return parts
     return [Part(question)]
 
@@ -115,13 +124,21 @@ def _by_title(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> lis
         best = max(cards, key=lambda c: title_overlap(item, c.title))
         if title_overlap(item, best.title) == 0:
             return []
-        parts.append(Part(item + predicate, best.title, frozenset({best.doc_id})))
+        parts.append(Part(_one_predicate(item + predicate), best.title, frozenset({best.doc_id})))
     return parts if len({p.doc_ids for p in parts}) == len(parts) else []
+
+
+def _by_than(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
+    """A比B多建了多少所学校 → "A建了多少所学校", "B建了多少所学校" (the answer works out A − B)."""
+    than = _THAN.match(question) if asked_operation(question) == "difference" else None
+    if than is None or len(than["b"].strip()) < 2:
+        return []
+    return [Part(f"{than['a']}{than['verb']}{than['ask']}"), Part(f"{than['b']}{than['verb']}{than['ask']}")]
 
 
 def _by_item(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
     items, predicate = _items(question)
-    return [Part(item + predicate) for item in items] if len(items) > 1 else []
+    return [Part(_one_predicate(item + predicate)) for item in items] if len(items) > 1 else []
 
 
 def _by_question(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
@@ -171,6 +188,13 @@ def _core(item: str) -> str:
     return item
 
 
+def _asked_plainly(question: str) -> str:
+    """A part of a total or a difference asked for its own figure: 吉林比…高多少 (黑龙江 taken
+    out) → 吉林…是多少, X一共涉及多少家 → X涉及多少家."""
+    text = _DIFFERENCE_WORDS.sub("是", _OPERATION_WORDS.sub("", question))
+    return re.sub(r"^比|比(?=\d|的|是|[?？]|$)", "", text)
+
+
 def _one_predicate(question: str) -> str:
     """A part's own wording: 各是多少 → 是多少, 分别是多少 → 是多少, a dangling 和 dropped."""
     text = re.sub(r"分别|各自", "", question)
@@ -191,16 +215,19 @@ def combine_answers(
     """One answer from the parts' answers: each part's text with its citations renumbered, a
     report group's part labelled with its report ("《…》：…[1]；《…》：…[2]"), a part nothing
     answers said to be not found (the rest still answer); not found when no part is answered.
-    Parts answered by neighbouring clauses of one sentence cite it once."""
+    Parts answered by neighbouring clauses of one sentence cite it once. A total or difference
+    asked is worked out from the parts' figures when each gives one of one unit."""
     if all(a.mode == "not_found" for a in answers):
         return Answer(question, answers[0].text, (), tuple(hits), "not_found")
     citations: list[Citation] = []
     owners: list[int] = []  # the part each citation answers
     texts: list[str] = []
+    rows: list[AnswerPart] = []
     seen: set[str] = set()
     for index, (part, answer) in enumerate(zip(parts, answers, strict=True)):
         if answer.mode == "not_found":
             texts.append(f"{part.label or part.question.rstrip('？?')}：报告中未找到")
+            rows.append(AnswerPart(part.question, part.label, "报告中未找到", (), False))
             continue
         offset = len(citations)
         citations += [replace(c, marker=c.marker + offset) for c in answer.citations]
@@ -208,16 +235,41 @@ def combine_answers(
         body = _renumbered(_LEAD.sub("", answer.text), offset).rstrip("。")
         label = f"《{answer.citations[0].title}》" if part.label and answer.citations else part.label
         said = f"{label}：{body}" if label and not body.startswith("《") else body
+        rows.append(AnswerPart(part.question, label.strip("《》") or part.question.rstrip("？?"), body, tuple(range(offset + 1, len(citations) + 1)), True))
         if _renumbered(said, -offset) not in seen:  # two parts answered by one quote: say it once
             texts.append(said)
             seen.add(_renumbered(said, -offset))
-    text, cited = _joined_neighbours("；".join(texts) + "。", citations, owners, documents)
-    return Answer(question, text, cited, tuple(hits), "extractive")
+    calculation = _calculation(question, answers, rows)
+    if calculation is not None:
+        texts.append(f"{CALCULATION_LEAD}{calculation.expression}" + "".join(f"[{m}]" for m in calculation.markers))
+    text, cited, renumber = _joined_neighbours("；".join(texts) + "。", citations, owners, documents)
+    text = re.sub(r"(\[\d+\])\1+", r"\1", text)  # operands in one joined quote: [1][1] → [1]
+    rows = [replace(r, text=_MARKER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", r.text), markers=_kept(r.markers, renumber)) for r in rows]
+    if calculation is not None:
+        calculation = replace(calculation, markers=_kept(calculation.markers, renumber))
+    return Answer(question, text, cited, tuple(hits), "extractive", parts=tuple(rows), calculation=calculation)
+
+
+def _calculation(question: str, answers: Sequence[Answer], rows: Sequence[AnswerPart]) -> Calculation | None:
+    """The total or difference the question asks, from each part's first cited figure."""
+    operation = asked_operation(question)
+    if operation is None or not all(r.found for r in rows):
+        return None
+    figures = operands(asked_form(question, analyze_query(question)).unit, [a.citations[0].quote for a in answers])
+    computed = compute(operation, figures, ordered="比" in question) if figures else None
+    if computed is None:
+        return None
+    markers = tuple(r.markers[0] for r in rows)
+    return Calculation(operation, computed.text(), computed.result.written, markers)
+
+
+def _kept(markers: Sequence[int], renumber: Mapping[int, int]) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(renumber.get(m, m) for m in markers))
 
 
 def _joined_neighbours(
     text: str, citations: Sequence[Citation], owners: Sequence[int], documents: Mapping[str, Document]
-) -> tuple[str, tuple[Citation, ...]]:
+) -> tuple[str, tuple[Citation, ...], dict[int, int]]:
     """One citation where parts quote the same span, or neighbouring clauses of one sentence
     (新能源产业产值增长8%以上, | 装备制造业增加值增长10%左右); the text's markers renumbered to match."""
     kept: list[Citation] = []
@@ -238,7 +290,8 @@ def _joined_neighbours(
         renumber[c.marker] = len(kept) + 1
         kept.append(replace(c, marker=len(kept) + 1))
         kept_owner.append(owner)
-    return _MARKER.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text), tuple(kept)
+    text = _MARKER.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
+    return text, tuple(kept), renumber
 
 
 def _renumbered(text: str, offset: int) -> str:

@@ -257,6 +257,29 @@ def test_follow_up_uses_the_conversation(session: Page) -> None:
     _shot(page, "04-follow-up")
 
 
+def test_a_comparison_is_shown_as_a_table_row_per_report(session: Page) -> None:
+    page = session
+    answer = _ask(page, "2025年和2026年江苏省政府工作报告的地区生产总值增长目标分别是多少？", "5%")
+    rows = answer.locator("table.pq-parts tbody tr")
+    assert rows.count() == 2
+    assert [rows.nth(i).locator("th").inner_text() for i in range(2)] == [JIANGSU_2025, JIANGSU_2026]
+    for i in range(2):
+        assert re.search(r"5%.*\[\d\]", rows.nth(i).locator("td").inner_text()), "each row gives its figure, cited"
+    assert _titles(answer) == [JIANGSU_2025, JIANGSU_2026]  # each row's report behind its marker
+    answer.screenshot(path=str(SHOTS / "05-comparison-table.png"))
+
+
+def test_a_computed_total_is_shown_with_its_cited_operands(session: Page) -> None:
+    page = session
+    answer = _ask(page, "两项检查一共涉及多少家企业？", "65家")
+    calc = answer.locator(".pq-calc")
+    assert calc.inner_text() == "按报告数字计算：11 + 54 = 65家[1][2]"
+    quotes = answer.locator(".pq-card mark").all_inner_texts()
+    assert len(quotes) == 2 and "11家" in quotes[0] and "54家" in quotes[1], quotes  # both operands cited
+    assert answer.locator(".pq-text").inner_text().count("65家") == 0  # said once, in the computation
+    answer.screenshot(path=str(SHOTS / "06-computed-total.png"))
+
+
 def test_example_button_asks_at_once(session: Page) -> None:
     page = session
     before = page.locator("#pq-chat .pq-answer").count()

@@ -1,4 +1,5 @@
-"""Changes stated between two numbers of one sentence, and which questions ask for one. Pure."""
+"""Computations over stated numbers: a change stated by its two ends, a total or difference of
+cited figures, and the cases where nothing may be computed. Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from rag.answer.arithmetic import asks_change, stated_change
+from rag.answer.arithmetic import (
+    asked_operation,
+    asks_change,
+    compute,
+    operand_count,
+    operands,
+    stated_change,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,3 +33,64 @@ def test_a_change_is_asked_by_a_verb_of_change(question: str, asks: bool) -> Non
 def test_a_change_between_numbers_with_thousands_separators() -> None:
     change = stated_change("人均补助标准由1,250元提高到1,480元。")
     assert change is not None and (change.before, change.after, change.unit) == (Decimal(1250), Decimal(1480), "元")
+
+
+@pytest.mark.parametrize(
+    ("question", "operation"),
+    [
+        ("两类检查一共检查了多少户商户？", "sum"),
+        ("甲区和乙区的绿地面积合计多少公顷？", "sum"),
+        ("甲市和乙市的增长目标相差多少？", "difference"),
+        ("甲市比乙市多建了多少所学校？", "difference"),
+        ("今年比上年多建了多少所学校？", None),  # a change the report states, not two figures
+        ("新建了多少所学校？", None),
+    ],
+)
+def test_a_total_or_difference_is_asked_by_its_own_words(question: str, operation: str | None) -> None:
+    assert asked_operation(question) == operation
+
+
+def test_the_operands_are_counted_before_the_operation() -> None:
+    assert operand_count("三次专项行动一共查处多少起案件？") == 3
+    assert operand_count("一共查处多少起案件？") is None
+
+
+def _worked(operation: str, *quotes: str, unit: str | None = None, ordered: bool = False) -> str | None:
+    figures = operands(unit, quotes)
+    computed = compute(operation, figures, ordered=ordered) if figures else None  # type: ignore[arg-type]
+    return computed.text() if computed else None
+
+
+def test_figures_of_one_unit_are_added_and_subtracted() -> None:
+    assert _worked("sum", "查处无证经营12起", "查处超范围经营七起", unit="起") == "12起 + 七起 = 19起"
+    assert _worked("sum", "新增绿地35公顷", "改造绿地17.5公顷", unit="公顷") == "35 + 17.5 = 52.5公顷"
+    assert _worked("difference", "培训3200人次", "培训4100人次", unit="人次") == "4100 − 3200 = 900人次"
+    assert _worked("difference", "甲市增长6%", "乙市增长7.5%", ordered=True) == "6% − 7.5% = -1.5个百分点"
+
+
+def test_scales_of_one_unit_meet_and_the_result_takes_the_largest() -> None:
+    assert _worked("sum", "投入资金1.2亿元", "另筹资金8000万元", unit="元") == "1.2亿元 + 8000万元 = 2亿元"
+
+
+def test_bounds_keep_their_qualifier_in_a_sum_and_make_a_difference_approximate() -> None:
+    assert _worked("sum", "粮食产量500亿斤以上", "粮食产量300亿斤以上") == "500 + 300 = 800亿斤以上"
+    assert _worked("difference", "增长5%左右", "增长4.5%左右") == "5% − 4.5% = 约0.5个百分点"
+
+
+@pytest.mark.parametrize(
+    ("quotes", "unit"),
+    [
+        (("检查企业11家", "检查外国人16人次"), None),  # 家 and 人次: different things, never added
+        (("检查企业11家", "检查企业20多家"), "家"),  # 20多家: a bound, not a figure
+        (("检查企业11家,其中整改3家", "检查企业5家"), "家"),  # two figures of the unit: which one is unsure
+        (("共检查企业65家", "检查企业11家"), "家"),  # the report states the total itself
+        (("检查企业11家",), "家"),  # one figure: nothing to compute
+        (("检查企业11家", "检查企业"), "家"),  # a part without a figure
+    ],
+)
+def test_no_computation_when_units_differ_or_a_figure_is_unsure(quotes: tuple[str, ...], unit: str | None) -> None:
+    assert _worked("sum", *quotes, unit=unit) is None
+
+
+def test_a_figure_relative_to_another_is_not_a_level() -> None:
+    assert _worked("sum", "拟安排赤字1.5万亿元,比去年增加2000亿元", "拟安排赤字1.8万亿元") == "1.5 + 1.8 = 3.3万亿元"

@@ -104,3 +104,33 @@ def test_a_place_no_report_is_of_makes_no_comparison() -> None:
     # one report that mentions another place (吉林的报告说黑龙江…) is one question, not two parts
     scope = Scope(places=("吉林省", "辽宁省"), doc_ids=frozenset({"jl"}))
     assert len(split_question("吉林和辽宁2025年的粮食产量目标各是多少？", scope, CARDS)) <= 1
+
+
+def test_a_total_or_difference_of_named_things_is_asked_part_by_part_plainly() -> None:
+    assert questions("专项检查和日常检查一共检查了多少户商户？", Scope()) == ["专项检查检查了多少户商户？", "日常检查检查了多少户商户？"]
+    assert questions("甲街道比乙街道多建了多少个驿站？", Scope()) == ["甲街道建了多少个驿站？", "乙街道建了多少个驿站？"]
+    scope = Scope(places=("吉林省", "黑龙江省"), doc_ids=frozenset({"jl", "hlj"}))
+    assert questions("吉林比黑龙江2025年的粮食产量目标高多少？", scope) == [
+        "吉林2025年的粮食产量目标是多少？",
+        "黑龙江2025年的粮食产量目标是多少？",
+    ]
+
+
+def test_the_parts_figures_are_worked_out_with_both_citations_and_each_part_is_a_row() -> None:
+    doc = _doc()
+    parts = [Part("新能源产业产值要增长多少？", "甲"), Part("装备制造业增加值要增长多少？", "乙")]
+    answers = [_answer(parts[0].question, 0, 13), _answer(parts[1].question, 14, len(doc.text) - 1)]
+    combined = combine_answers("甲和乙的增长目标相差多少？", parts, answers, answers[0].hits, {"d": doc})
+    assert combined.calculation is not None and combined.calculation.expression == "10% − 8% = 约2个百分点"
+    assert combined.text.endswith("；按报告数字计算：10% − 8% = 约2个百分点[1]。")  # one sentence, cited once
+    # a labelled part's row is named by the report that answers it
+    assert [(p.label, p.markers, p.found) for p in combined.parts] == [(doc.title, (1,), True), (doc.title, (1,), True)]
+
+
+def test_no_figure_is_worked_out_when_a_part_is_missing() -> None:
+    doc = _doc()
+    parts = [Part("新能源产业产值要增长多少？", "甲"), Part("钢铁产量要增长多少？", "乙")]
+    missing = Answer(parts[1].question, "报告中未找到相关信息。", (), (), "not_found")
+    combined = combine_answers("甲和乙一共增长多少？", parts, [_answer(parts[0].question, 0, 13), missing], (), {"d": doc})
+    assert combined.calculation is None and "计算" not in combined.text
+    assert [p.found for p in combined.parts] == [True, False]

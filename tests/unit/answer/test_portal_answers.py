@@ -141,6 +141,27 @@ def test_a_change_stated_by_its_two_ends_is_computed_beside_the_quote(portal: As
     assert "30项 − 24项 = 6项" in answer.text and "24项" in answer.citations[0].quote
 
 
+def test_a_total_of_figures_stated_apart_is_worked_out_with_both_cited(portal: Assistant) -> None:
+    answer = ask(portal, "两项检查一共涉及多少家企业？")
+    assert answer.calculation is not None and answer.calculation.expression == "11 + 54 = 65家"
+    assert "11 + 54 = 65家[1][2]" in answer.text
+    assert [("11家" in c.quote, "54家" in c.quote) for c in answer.citations] == [(True, False), (False, True)]
+
+
+def test_a_difference_between_two_places_is_worked_out_from_each_report(portal: Assistant) -> None:
+    answer = ask(portal, "吉林比黑龙江2025年的地区生产总值增长目标高多少？")
+    assert answer.calculation is not None and answer.calculation.expression == "5.5% − 5% = 约0.5个百分点"
+    assert titles(answer) == ["2025年吉林省政府工作报告", "2025年黑龙江省政府工作报告"]
+    assert [p.label for p in answer.parts] == titles(answer) and answer.calculation.markers == (1, 2)
+
+
+def test_a_comparison_is_returned_part_by_part(portal: Assistant) -> None:
+    answer = ask(portal, "2015年和2016年政府工作报告安排的财政赤字分别是多少？")
+    assert [(p.label, p.found) for p in answer.parts] == [("2015年国务院政府工作报告", True), ("2016年国务院政府工作报告", True)]
+    assert "1.62万亿元" in answer.parts[0].text and "2.18万亿元" in answer.parts[1].text
+    assert answer.calculation is None  # 分别: each figure asked, nothing to work out
+
+
 def test_the_title_of_a_numbered_part(portal: Assistant) -> None:
     answer = ask(portal, "2022年政府工作报告第三部分的标题是什么？")
     [cited] = answer.citations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -119,3 +120,31 @@ def test_not_found_says_what_the_assistant_says_is_missing(text: str, shown: str
     html = render_answer(Answer("2024年江苏省统计公报里GDP是多少？", text, (), (_hit(doc),), "not_found"), {})
     assert f'<div class="pq-not-found"><strong>{shown}</strong></div>' in html
     assert html.count("最接近的段落") == 1  # the cards' label only
+
+
+def test_a_comparison_is_a_table_row_per_part_and_a_computation_is_shown_with_its_markers() -> None:
+    from rag.types import AnswerPart, Calculation
+
+    doc = _doc(JIANGSU)
+    c1, c2 = _citation(doc), replace(_citation(doc), marker=2)
+    parts = (
+        AnswerPart("甲的目标？", "《甲》<b>", "地区生产总值按增长5%安排[1]", (1,), True),
+        AnswerPart("乙的目标？", "乙", "报告中未找到", (), False),
+    )
+    calc = Calculation("difference", "5.5% − 5% = 约0.5个百分点", "约0.5个百分点", (1, 2))
+    answer = Answer("…", "…按报告数字计算：5.5% − 5% = 约0.5个百分点[1][2]。", (c1, c2), (), "extractive", parts=parts, calculation=calc)
+    html = render_answer(answer, {"d1": doc})
+    rows = re.findall(r'<tr class="pq-part[^"]*"><th scope="row">(.*?)</th><td>(.*?)</td></tr>', html)
+    assert rows == [("《甲》&lt;b&gt;", "地区生产总值按增长5%安排[1]"), ("乙", "报告中未找到")]
+    assert "pq-part-missing" in html and '<div class="pq-text">' not in html  # the table replaces the text
+    assert re.search(r'<div class="pq-calc">按报告数字计算：<strong>5.5% − 5% = 约0.5个百分点</strong>\[1\]\[2\]</div>', html)
+
+
+def test_a_single_answers_computation_is_said_once() -> None:
+    from rag.types import Calculation
+
+    doc = _doc(JIANGSU)
+    calc = Calculation("sum", "11 + 54 = 65家", "65家", (1, 2))
+    answer = Answer("…", "涉及企业11家[1]；入库登记54家[2]。按报告数字计算：11 + 54 = 65家[1][2]。", (_citation(doc),), (), "extractive", calculation=calc)
+    html = render_answer(answer, {"d1": doc})
+    assert html.count("11 + 54 = 65家") == 1 and "涉及企业11家[1]" in html
