@@ -24,7 +24,7 @@ from ..text.numerals import COUNT_COMPOUNDS, COUNT_WORDS, UNITS, UNITS_OF_SIZE_A
 
 __all__ = [
     "Change", "asks_change", "stated_change", "Operation", "asked_operation", "operand_count", "Quantity",
-    "quantities", "operands", "Computation", "compute", "CALCULATION_LEAD",
+    "quantities", "operands", "Computation", "compute", "CALCULATION_LEAD", "shown_results",
 ]  # fmt: skip
 
 Operation = Literal["sum", "difference"]
@@ -253,3 +253,30 @@ def compute(operation: Operation, operands: Sequence[Quantity], ordered: bool = 
 
 def _number_part(quantity: Quantity) -> str:
     return quantity.written[: len(quantity.written) - len(quantity.written.lstrip("0123456789.,"))] or quantity.written
+
+
+# 11 + 54 = 65家, 5.5% − 5% = 0.5个百分点, 1.62万亿元 + 2.18万亿元 = 3.8万亿元: a computation written out.
+_NUMBER = r"\d+(?:\.\d+)?"
+_UNIT_AFTER = r"[^\d\s+−\-=＝，,。;；]{0,4}"  # 万亿元, %, 家 (any short unit, or none)
+_SHOWN = re.compile(
+    rf"({_NUMBER})\s*{_UNIT_AFTER}\s*((?:[+−\-]\s*{_NUMBER}\s*{_UNIT_AFTER}\s*)+)[=＝]\s*约?({_NUMBER})"
+)
+_SIGNED = re.compile(rf"([+−\-])\s*({_NUMBER})")
+
+
+def shown_results(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """The computations a text writes out that are right: (operands, result) each.
+
+    >>> shown_results("共计11 + 54 = 65家；又 3 + 4 = 8")
+    [(('11', '54'), '65')]
+    """
+    found = []
+    for m in _SHOWN.finditer(text):
+        total = Decimal(m.group(1))
+        terms = [m.group(1)]
+        for sign, number in _SIGNED.findall(m.group(2)):
+            total += Decimal(number) if sign == "+" else -Decimal(number)
+            terms.append(number)
+        if total == Decimal(m.group(3)):
+            found.append((tuple(terms), m.group(3)))
+    return found

@@ -16,12 +16,12 @@ from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
 from ..types import Answer, Calculation, Citation, Document, Hit
 from .arithmetic import CALCULATION_LEAD, asked_operation, asks_change, compute, operands, stated_change
-from .evidence import Evidence, select_evidence, semantic_scores
-from .form import ANSWER_FORM, asked_form
+from .evidence import Evidence, candidate_units, select_evidence, semantic_scores
+from .form import ANSWER_FORM, DATE, NUMBER_WITH_UNIT, asked_form
 from .metadata import metadata_answer
 from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
 from .quotes import citation
-from .terms import key_terms, question_terms, translated_terms
+from .terms import YEAR_TOKEN, key_terms, question_terms, translated_key_terms, translated_terms
 from .verify import CROSS_LINGUAL_MIN_SIMILARITY, best_similarity
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ __all__ = ["compose_extractive", "not_found_answer", "NOT_FOUND", "CLOSEST_PASSA
 
 NOT_FOUND = "报告中未找到相关信息。"
 CLOSEST_PASSAGES = "以下是最接近的段落，仅供参考："  # how a not-found answer introduces the passages it shows
+MAX_LEAD_FIGURES = 4  # figures an English lead-in names, as the quotes write them
+MIN_CARRYING_WORDS = 3  # translated words one sentence must all hold to answer below the similarity floor
 
 
 def compose_extractive(
@@ -45,8 +47,23 @@ def compose_extractive(
 
     `embedder` is used only for questions in another language than the
     reports (no Chinese characters), where shared words cannot pick the sentence;
-    `scope` is what the question names of its reports (`rag.retrieve.scope`).
+    such an answer opens with an English line. `scope` is what the question names
+    of its reports (`rag.retrieve.scope`).
     """
+    answer = _compose(question, hits, documents, min_score, embedder, scope)
+    if answer.mode == "extractive" and not CJK_CHAR.search(question):
+        return _with_english_lead(answer, analyze_query(question).kind)
+    return answer
+
+
+def _compose(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    min_score: float,
+    embedder: Embedder | None,
+    scope: Scope | None,
+) -> Answer:
     info = analyze_query(question)
     if not hits:
         return not_found_answer(question, hits)
@@ -62,12 +79,14 @@ def compose_extractive(
         if listed is not None:
             return listed
     cross_lingual = not CJK_CHAR.search(question)
-    if cross_lingual and best_similarity(hits) < CROSS_LINGUAL_MIN_SIMILARITY:
-        return not_found_answer(question, hits)  # no shared words to check: the model's similarity must do
     if cross_lingual:
         terms = translated_terms(question, hits, documents)
+        if best_similarity(hits) < CROSS_LINGUAL_MIN_SIMILARITY and not _words_carry(terms, hits, documents):
+            return not_found_answer(question, hits)  # few shared words to check: the model's similarity must do
     semantic = semantic_scores(question, hits, documents, embedder, terms) if cross_lingual and embedder else None
-    required = () if cross_lingual else key_terms(question)
+    required = translated_key_terms(question, hits) if cross_lingual else key_terms(question)
+    if required is None:
+        return not_found_answer(question, hits)  # what an English question asks about is in no passage
     evidence = select_evidence(
         question, hits, documents, info=info, terms=terms, semantic=semantic, scope=scope, required=required
     )
@@ -90,8 +109,31 @@ def compose_extractive(
     open_question = scope is not None and scope.doc_ids is None and len(documents) > 1
     answer = _answer_from_evidence(question, evidence, hits, documents, open_question)
     if asked_operation(question) == "sum":
-        return with_total(answer, asked_form(question, info).unit)
+        answer = with_total(answer, asked_form(question, info).unit)
     return answer
+
+
+def _words_carry(terms: Mapping[str, float], hits: Sequence[Hit], documents: Mapping[str, Document]) -> bool:
+    """Whether one sentence holds every one of at least three translated words of the question
+    (enterprise, inspection, work permit → 企业, 检查, 工作许可): evidence enough without the
+    model's similarity."""
+    words = [t for t in terms if not YEAR_TOKEN.fullmatch(t)]
+    if len(words) < MIN_CARRYING_WORDS:
+        return False
+    return any(all(w in documents[d].text[s:e] for w in words) for d, s, e, _ in candidate_units(hits, documents))
+
+
+def _with_english_lead(answer: Answer, kind: QuestionKind) -> Answer:
+    """A question in English: one English line before the Chinese quotes, naming the figures
+    they state as the report writes them (so it holds no number the quotes do not)."""
+    pattern = DATE if kind is QuestionKind.DATE else NUMBER_WITH_UNIT  # (an English question's kind is rarely told)
+    figures = [(m.group(0), c.marker) for c in answer.citations[:3] for m in pattern.finditer(c.quote)]
+    stated = [f"{fact} [{marker}]" for fact, marker in dict.fromkeys(figures)][:MAX_LEAD_FIGURES]
+    if stated:
+        lead = f"The report states {', '.join(stated)}; in its own words (Chinese):"
+    else:
+        lead = "The report's answer, in its own words (Chinese):"
+    return replace(answer, text=f"{lead}\n{answer.text}")
 
 
 def with_total(answer: Answer, asked_unit: str | None) -> Answer:

@@ -39,7 +39,7 @@ _ANY_NUMBER = re.compile(rf"\d+(?:\.\d+)?%?(?!\d|年)|[一二三四五六七八�
 _SHARE_ASK = re.compile(r"比例|百分|占比|比重|[^效]率|percent|rate\b", re.I)
 # A question about a change or a share: a percentage may answer it.
 _CHANGE_ASK = re.compile(r"增长|增速|增幅|提高|提升|下降|降低|减少|增加|上涨|涨|降|幅|率|比例|占比|比重|百分|growth|increase|rise|fall|rate|share", re.I)
-DATE = re.compile(r"\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}年\d{1,2}月|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
+DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日|底|初|上旬|中旬|下旬)?|\d{4}-\d{2}-\d{2}|(?:上|下)半年|年底|年初")
 _ZERO = re.compile(r"无[^,。;]{0,8}(?:案件|情况|事件)|没有|未发生|零")
 _ENTITY_HINT = re.compile(r"(?:局长|主任|书记|部长|厅长|市长|区长|主席|负责人|组长)|(?:局|委|办|中心|院|所|部门|单位|政府)")
 _ROLE = re.compile(r"局长|副局长|主任|书记|部长|厅长|市长|区长|主席|组长|负责人")

@@ -27,7 +27,7 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("doc_number", re.compile(r"发文字号|文号|document number", re.I)),
     ("effective", re.compile(r"施行|生效|起实施|起执行|开始(?:执行|实施)|(?:执行|实施)(?:时间|日期)|take effect|in force", re.I)),
     ("issuer", re.compile(r"发文机关|哪个(?:部门|机关|单位)(?:发布|印发|发文)|由谁(?:发布|印发)|谁(?:发布|印发)的|issued by", re.I)),
-    ("published", re.compile(r"发布时间|发布日期|什么时候发布|何时发布|哪天发布|when (?:was it )?published", re.I)),
+    ("published", re.compile(r"发布时间|发布日期|什么时候发布|何时发布|哪天发布|when (?:was|is) (?:it|this|the)\b[^?]{0,30}published", re.I)),
     ("publisher", re.compile(r"来源是|来源于|出处", re.I)),
 )
 # Header words: they ask about the document whatever else the question says.

@@ -19,7 +19,7 @@ from ..types import Document, Hit
 
 __all__ = [
     "QUESTION_WORDS", "YEAR_TOKEN", "tokenize", "token_set", "question_terms", "matched", "coverage", "key_terms", "holds",
-    "translated_terms", "missing_terms",
+    "translated_terms", "translated_key_terms", "missing_terms",
 ]  # fmt: skip
 
 # Words that say what kind of answer is wanted but never appear in the answer.
@@ -69,6 +69,23 @@ def translated_terms(question: str, hits: Sequence[Hit], documents: Mapping[str,
     for year in YEAR_TOKEN.findall(question):
         weights[year] = 0.5
     return weights
+
+
+def translated_key_terms(question: str, hits: Sequence[Hit]) -> tuple[str, ...] | None:
+    """The key words of a question in English, in the wording the retrieved passages use: for each
+    glossary entry naming what is asked (unemployment → 失业, work permit → 工作许可), not its form
+    (target, rate), the first wording a passage holds. None when no passage holds any wording of
+    one: the thing asked about is in none of them (the English twin of `key_terms`)."""
+    said = "".join(h.chunk.text for h in hits)
+    keys: list[str] = []
+    for _, wordings in english_terms(question):
+        if not all(len(w) >= 2 and _is_subject_word(w) for w in wordings):
+            continue  # a form word (目标) or a character that says little alone (月, 率)
+        wording = next((w for w in wordings if w in said), None) or next((w for w in wordings if holds(said, w)), None)
+        if wording is None:  # (holds: 双随机一公开 is written 双随机、一公开)
+            return None
+        keys.append(wording)
+    return tuple(dict.fromkeys(keys))
 
 
 def matched(terms: Mapping[str, float], text: str) -> dict[str, float]:

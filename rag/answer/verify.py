@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ..text.numerals import numbers_in
+from ..text.numerals import normal_number, numbers_in
 from ..types import Document, Hit
+from .arithmetic import shown_results
 
 __all__ = ["CROSS_LINGUAL_MIN_SIMILARITY", "best_similarity", "unsupported_numbers"]
 
@@ -34,7 +35,8 @@ def unsupported_numbers(
     text: str, question: str, cited: Sequence[Hit], documents: Mapping[str, Document]
 ) -> list[str]:
     """Numbers the answer `text` states that neither the question nor a cited passage
-    (its text, title, section path, its report's title or date) holds, smallest first."""
+    (its text, title, section path, its report's title or date) holds, nor a computation the
+    text shows of such numbers (11 + 54 = 65, when it is right), smallest first."""
     claim_text = _LIST_NUMBER.sub("", ANSWER_MARKER.sub("", text))
     sources = [question]
     for hit in cited:
@@ -51,6 +53,9 @@ def unsupported_numbers(
     if not claimed:
         return []
     allowed = numbers_in("\n".join(sources))
+    for terms, result in shown_results(claim_text):  # 11 + 54 = 65: a result worked out from cited numbers
+        if all(normal_number(t) in allowed for t in terms):
+            allowed.add(normal_number(result))
     return sorted(claimed - allowed, key=lambda v: (len(v), v))
 
 

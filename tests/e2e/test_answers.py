@@ -86,6 +86,25 @@ def test_no_number_absent_from_the_citations(assistant):
             assert number in shown, (item["question"], number, answer.text)
 
 
+ENGLISH_QUESTIONS = [
+    "How many enterprises were involved in the inspection of work permits for foreigners?",
+    "How many technology training institutions are operating in Suzhou?",
+    "When was this report published?",
+]
+
+
+@pytest.mark.parametrize("question", ENGLISH_QUESTIONS)
+def test_an_english_question_gets_an_english_lead_in_then_the_cited_chinese_quote(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.mode == "extractive" and answer.citations
+    lead, _, quoted = answer.text.partition("\n")
+    assert lead.startswith("The report") and not re.search(r"[\u4e00-\u9fff]", re.sub(r"\d+[^\s,;\[]*", "", lead))
+    assert re.search(r"[\u4e00-\u9fff]", quoted) and "[1]" in quoted
+    quotes = " ".join(c.quote for c in answer.citations)
+    for number in _NUMBER.findall(re.sub(r"\[\d+\]", "", lead)):
+        assert number in quotes, (question, number, answer.text)  # the lead-in says no number the quotes do not
+
+
 CONVERSATIONS = [
     ("2024年检查了多少家企业？", "那54家是哪个区的？", "吴江区"),
     ("苏州市共有多少家在营的科技类校外培训机构？", "其中有多少家已通过审批准入？", "35"),

@@ -96,3 +96,18 @@ def test_a_modified_indicator_weighs_less_than_the_asked_one() -> None:
         "2024年地区生产总值达到多少？", "人均地区生产总值达到5.28万元。", "全省地区生产总值2024年达到1.3万亿元。"
     )
     assert "1.3万亿元" in found[0]
+
+
+def _hits(*texts: str) -> list[Hit]:
+    chunks = [Chunk(f"d1-{i}", "d1", t, 0, len(t), (), i) for i, t in enumerate(texts)]
+    return [Hit(c, 1.0, i + 1, "某报告", "a.txt") for i, c in enumerate(chunks)]
+
+
+def test_an_english_questions_key_words_are_the_passages_wording_or_it_is_in_none() -> None:
+    from rag.answer.terms import translated_key_terms
+
+    hits = _hits("检查吴江区科技型中小企业入库登记54家。", "开展“双随机、一公开”监管。")
+    keys = translated_key_terms("How many SMEs were checked under 'double random, one public'?", hits)
+    assert keys is not None and {"中小企业", "检查", "双随机一公开"} <= set(keys)  # written 双随机、一公开
+    assert translated_key_terms("What is the unemployment rate target?", hits) is None  # 失业 in no passage
+    assert translated_key_terms("What is the target?", hits) == ()  # 目标 is the answer's form, not its subject

@@ -88,6 +88,8 @@ def test_only_invalid_markers_leaves_an_uncited_answer_which_is_rejected():
         "GDP是100万亿[1]。",
         "2024年共检查企业两批[2]。",  # 两 = 2: no digit 2 in the passage (nor may the header date lend one)
         "第5批检查涉及企业11家[2]。",  # the heading ordinal 5. is no fact
+        "在营机构78家、已准入35家[3],合计78 + 35 = 123家。",  # a computation shown, but wrong (113)
+        "在营机构78家[3],未准入78 − 35 = 43家,另有50家。",  # a right computation licenses 43, not 50
     ],
 )
 def test_number_not_in_cited_passages_is_rejected(reply):
@@ -104,6 +106,7 @@ def test_number_not_in_cited_passages_is_rejected(reply):
         "苏州市科技局2024年度报告显示,在营机构78家[3]。",  # the year is in the cited report's title
         "报告于2025年2月12日发布[3]。",  # the publication date the passage header shows
         "报告发布于2025-02-12[1]。",
+        "在营机构78家、已准入35家[3],尚未准入的有78 − 35 = 43家。",  # a computation of cited numbers, shown
     ],
 )
 def test_numbers_found_in_cited_passages_pass(reply):
