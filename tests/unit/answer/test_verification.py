@@ -111,3 +111,18 @@ def test_an_english_questions_key_words_are_the_passages_wording_or_it_is_in_non
     assert keys is not None and {"中小企业", "检查", "双随机一公开"} <= set(keys)  # written 双随机、一公开
     assert translated_key_terms("What is the unemployment rate target?", hits) is None  # 失业 in no passage
     assert translated_key_terms("What is the target?", hits) == ()  # 目标 is the answer's form, not its subject
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("专项整治行动为期多长时间？", "专项整治行动为期两个半月,覆盖全市。"),  # a duration in Chinese numerals
+        ("培训持续多久？", "培训为期3个月。"),
+        ("审查期限是多少个工作日？", "审查机关应当在10至20个工作日内完成审查。"),  # a range; 期限 is the form asked
+        ("一共开展了多少次督查？", "全年开展督查20多次,发现问题50余个。"),  # an approximate count
+        ("居民消费价格涨幅目标是多少？", "居民消费价格涨幅2%左右。"),
+        ("财政赤字率目标区间是多少？", "财政赤字率拟按4%—4.5%安排。"),
+    ],
+)
+def test_durations_ranges_and_approximations_answer_like_counts(question: str, sentence: str) -> None:
+    assert _evidence(question, sentence, "今年继续推进相关工作。") == [sentence]
