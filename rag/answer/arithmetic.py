@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from ..text.numerals import COUNT_COMPOUNDS, COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
+from ..text.dates import DATE
+from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
+from .figures import SCALES, Quantity, base_unit, plain, quantities
 
 __all__ = [
-    "Change", "asks_change", "stated_change", "Operation", "asked_operation", "operand_count", "Quantity",
-    "quantities", "operands", "Computation", "compute", "CALCULATION_LEAD", "shown_results",
+    "Change", "asks_change", "stated_change", "Operation", "asked_operation", "subtrahend_first", "operand_count",
+    "operands", "Computation", "compute", "CALCULATION_LEAD", "shown_results", "THAN",
 ]  # fmt: skip
 
 Operation = Literal["sum", "difference"]
@@ -41,27 +43,6 @@ _QUANTITY = re.compile(rf"(?<![\d.,])(\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\
 # Between the two ends: a verb of change then 到/至/为 (由2476元增加到4140元, 24项…调整增加为30项).
 _BETWEEN = re.compile(r"^[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
 _DOWN = ("下降", "减少", "降低", "缩小", "压减")
-
-# 一共 / 合计 / 加起来: a total of figures stated apart.
-_SUM_ASK = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起|之和|总和|总数")
-# 相差多少 / 差距 / A比B多多少: a difference of two figures (比上年多 is a change the report states).
-_DIFFERENCE_ASK = re.compile(
-    r"相差|之差|差距|差(?:了)?(?:多少|几)"
-    r"|比(?!上年|去年|上一年|前一年|同期|上期|往年)[^,，。?？]{1,30}?(?:多|少|高|低)(?:出|了)?[\u4e00-\u9fff]{0,2}?(?:多少|几)"
-)
-# 两项检查 / 三个方面 before the operation: how many figures it takes.
-_OPERAND_COUNT = re.compile(r"([两二三四五六七八九]|\d)\s*(?:项|个|次|类|份|批|种|部分)")
-_SCALES = {"万亿": Decimal(10) ** 12, "亿": Decimal(10) ** 8, "万": Decimal(10) ** 4, "千": Decimal(10) ** 3}
-_BASE_UNITS = sorted(
-    {*UNITS_OF_SIZE_AND_TIME, *COUNT_COMPOUNDS, "元", "美元", "个百分点", "%", *COUNT_WORDS} - {"日", "年", "月"},
-    key=len,
-    reverse=True,
-)
-_FIGURE = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)\s*(万亿|亿|万|千)?"
-    rf"(多|余)?({'|'.join(re.escape(u) for u in _BASE_UNITS)})"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -81,7 +62,7 @@ class Change:
     def sum_text(self) -> str:
         """4140元 − 2476元 = 1664元"""
         high, low = (self.before, self.after) if self.falls else (self.after, self.before)
-        return f"{_plain(high)}{self.unit} − {_plain(low)}{self.unit} = {_plain(self.amount)}{self.unit}"
+        return f"{plain(high)}{self.unit} − {plain(low)}{self.unit} = {plain(self.amount)}{self.unit}"
 
 
 def asks_change(question: str) -> bool:
@@ -121,9 +102,23 @@ def _is_year(m: re.Match[str]) -> bool:
     return m.group(2) == "年" and re.fullmatch(r"(?:19|20)\d{2}", m.group(1)) is not None
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal as written: 1664, 0.57, 1.25 (no exponent, no trailing zeros)."""
-    return format(value.normalize(), "f")
+# 一共 / 合计 / 加起来: a total of figures stated apart (总数 / 总量 ask a level the report states).
+_SUM_ASK = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起|之和|总和")
+_DIFFERENCE_ASK = re.compile(r"相差|之差|差(?:了)?(?:多少|几)")
+# A比B多多少 / A比B低多少: a difference of two figures. Not 比重/比例, and not against a baseline
+# the report states the difference to itself (比上年, 比2020年, 比全国, 比目标).
+_BASELINE = r"上年|去年|上一年|前一年|同期|上期|往年|(?:19|20)\d{2}|全国|全省|全市|平均|预算|目标|计划"
+THAN = re.compile(
+    rf"^(?P<a>.+?)比(?![重例率值])(?!{_BASELINE})(?P<b>[^,，。?？]{{1,30}}?)(?P<way>多|少|高|低)(?:出|了)?"
+    r"(?P<verb>[\u4e00-\u9fff]{0,2}?)(?P<ask>(?:多少|几).*)$"
+)
+# 两项检查 / 三个方面 before the operation: how many figures it takes.
+_OPERAND_COUNT = re.compile(r"(?<![\d.])(\d+|[两二三四五六七八九十]+)\s*(?:项|个|次|类|份|批|种|部分)")
+# 共检查企业65家 / 合计 / 其中: the clause states a total itself, or a part of one.
+_STATED_TOTAL = re.compile(r"共|合计|总计|累计|总数|总量|总额|其中")
+# 比去年增加2700亿元: a figure relative to another, not the level asked.
+_RELATIVE_FIGURE = re.compile(r"(?:比|较|同比|环比)[^,，。;；]{0,8}?(?:增加|减少|提高|下降|增长|降低|多|少)了?$")
+_CLAUSE_START = re.compile(r"[,，。;；:：]")
 
 
 def asked_operation(question: str) -> Operation | None:
@@ -131,14 +126,21 @@ def asked_operation(question: str) -> Operation | None:
 
     >>> asked_operation("两项检查一共涉及多少家企业？"), asked_operation("A省比B省的增长目标高多少？")
     ('sum', 'difference')
-    >>> asked_operation("比上年多了多少家？") is None
-    True
+    >>> asked_operation("比上年多了多少家？"), asked_operation("比重比上年提高多少？"), asked_operation("城乡差距是多少？")
+    (None, None, None)
     """
     if _SUM_ASK.search(question):
         return "sum"
     if asks_change(question):
         return None  # 比2016年多了几项: a change, which the report states by its two ends
-    return "difference" if _DIFFERENCE_ASK.search(question) else None
+    return "difference" if _DIFFERENCE_ASK.search(question) or THAN.match(question) else None
+
+
+def subtrahend_first(question: str) -> bool | None:
+    """For a difference asked: A比B少多少 is B − A (True), A比B多多少 A − B (False); None when the
+    question says no order (A和B相差多少: the larger less the smaller)."""
+    than = THAN.match(question)
+    return None if than is None else than["way"] in "少低"
 
 
 def operand_count(question: str) -> int | None:
@@ -151,63 +153,29 @@ def operand_count(question: str) -> int | None:
     return value if value is not None and value > 1 else None
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """A figure as stated (`written`: 1.3万亿元) and its value in the unit without a scale (元)."""
-
-    value: Decimal
-    unit: str
-    written: str
-    scale: str = ""
-    at: int = 0  # its offset in the text it was read from
-    qualifier: str = ""  # 以上 / 左右 / 以内 after it: a bound or an approximation
-
-
-def quantities(text: str) -> list[Quantity]:
-    """The figures a text states with a unit, scaled (13500亿元 → 1.35e12 元); years excluded.
-
-    >>> [(q.written, q.unit) for q in quantities("涉及企业11家,涉及外国人16人次,2024年")]
-    [('11家', '家'), ('16人次', '人次')]
-    """
-    found = []
-    for m in _FIGURE.finditer(text):
-        number, scale, unit = m.group(1), m.group(2) or "", m.group(4)
-        if m.group(3):
-            continue  # 20多次: a bound, not a figure to add up
-        if number.isascii():
-            value = Decimal(number.replace(",", ""))
-        elif (chinese := chinese_value(number)) is not None:
-            value = Decimal(chinese)
-        else:
-            continue
-        found.append(Quantity(value * _SCALES.get(scale, Decimal(1)), unit, m.group(0), scale, m.start()))
-    return found
-
-
-# 共检查企业65家 / 合计 / 累计: the report states the total itself, nothing to add up.
-_STATED_TOTAL = re.compile(r"(?:共|合计|总计|累计|总数|总量|总额)[^,，。;；]{0,12}$")
-
-
-# 比去年增加2700亿元: a figure relative to another, not the level asked.
-_RELATIVE_FIGURE = re.compile(r"(?:比|较|同比|环比)[^,，。;；]{0,8}?(?:增加|减少|提高|下降|增长|降低|多|少)了?$")
-_QUALIFIER = re.compile(r"^(以上|左右|以内|以下)")
-
-
 def operands(asked_unit: str | None, quotes: Sequence[str]) -> list[Quantity] | None:
     """One figure of the asked unit from each quote (万元 asked: any scale of 元; none asked: the
-    unit of the quote's first figure), or None when a quote has none, several, or states a total
-    itself. Figures relative to another (比去年增加2700亿元) are not levels and do not count."""
-    base = asked_unit.lstrip("万亿千") if asked_unit else None
+    unit of the quote's first figure), or None when a quote has none or several, or its clause
+    states a total or a part of one (共检查65家, 其中…). Figures relative to another
+    (比去年增加2700亿元) are not levels and do not count."""
+    asked = asked_unit if asked_unit not in SCALES else None  # 多少万 (人): the scale alone says no unit
+    unit = base_unit(asked) if asked else None
+    if asked and unit is None:
+        return None
     found = []
     for quote in quotes:
-        levels = [q for q in quantities(quote) if not _RELATIVE_FIGURE.search(quote[: q.at])]
-        unit = base or (levels[0].unit if levels else None)
-        figures = [q for q in levels if q.unit == unit]
-        if len(figures) != 1 or _STATED_TOTAL.search(quote[: figures[0].at]):
+        levels = [q for q in quantities(quote) if not _RELATIVE_FIGURE.search(quote, 0, q.at)]
+        wanted = unit or (levels[0].unit if levels else None)
+        figures = [q for q in levels if q.unit == wanted]
+        if len(figures) != 1 or _STATED_TOTAL.search(_clause_before(quote, figures[0].at)):
             return None
-        qualifier = _QUALIFIER.match(quote[figures[0].at + len(figures[0].written) :])
-        found.append(replace(figures[0], qualifier=qualifier.group(1) if qualifier else ""))
+        found.append(figures[0])
     return found
+
+
+def _clause_before(text: str, at: int) -> str:
+    starts = [m.end() for m in _CLAUSE_START.finditer(text, 0, at)]
+    return text[(starts[-1] if starts else 0) : at]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,67 +184,84 @@ class Computation:
 
     operation: Operation
     operands: tuple[Quantity, ...]
-    result: Quantity
+    result: str  # 65家, 约0.5个百分点, 2480亿斤以上
 
     def text(self) -> str:
         sign = " + " if self.operation == "sum" else " − "
-        units = {q.written.lstrip("0123456789.,") for q in self.operands}
-        if len(units) == 1 and self.result.unit != "个百分点":  # 11 + 54 = 65家: the unit said once
-            shown = sign.join(_number_part(q) for q in self.operands)
-        else:
-            shown = sign.join(q.written for q in self.operands)
-        return f"{shown} = {self.result.written}"
+        written = [f"(−{q.written})" if q.value < 0 else q.written for q in self.operands]
+        tails = {w.lstrip("0123456789.,") for w in written}
+        if len(tails) == 1 and not self.result.endswith("个百分点"):  # 11 + 54 = 65家: the unit said once
+            written = [w[: len(w) - len(w.lstrip("0123456789.,"))] or w for w in written]
+        return f"{sign.join(written)} = {self.result}"
 
 
-def compute(operation: Operation, operands: Sequence[Quantity], ordered: bool = False) -> Computation | None:
-    """The sum or difference of figures of one unit; None when their units differ. A difference is
-    larger − smaller unless `ordered` (A比B多多少: A − B); of percentages it is in 个百分点."""
+def compute(operation: Operation, operands: Sequence[Quantity], subtrahend_first: bool | None = None) -> Computation | None:
+    """The sum or difference of figures of one unit, or None: units differ, a sum of rates or of
+    falling figures, a difference of bounds, a negative result. A difference is the larger less the
+    smaller unless the order is given (A比B多多少: A − B; A比B少多少: B − A); of percentages it is
+    in 个百分点."""
     if len(operands) < 2 or len({q.unit for q in operands}) != 1 or (operation == "difference" and len(operands) != 2):
         return None
     unit = operands[0].unit
+    bounds = {q.bound for q in operands} - {""}
     if operation == "sum":
+        if unit == "%" or any(q.value < 0 for q in operands) or {"lower", "upper"} <= bounds:
+            return None  # rates do not add up; 880以上 + 300以内 says nothing
         value = sum((q.value for q in operands), Decimal(0))
     else:
-        first, second = operands if ordered else sorted(operands, key=lambda q: q.value, reverse=True)
-        operands = (first, second)
-        value = first.value - second.value
-    scale = max((q.scale for q in operands), key=lambda s: _SCALES.get(s, Decimal(1)))
+        if bounds & {"lower", "upper"}:
+            return None  # 880以上 − 300以上 can be anything
+        if subtrahend_first is None:
+            operands = sorted(operands, key=lambda q: q.value, reverse=True)
+        elif subtrahend_first:
+            operands = list(reversed(operands))
+        value = operands[0].value - operands[1].value
+        if value < 0:
+            return None  # the question's order is not the figures' order: no "−43家"
+    scale = max((q.scale for q in operands), key=lambda s: SCALES.get(s, Decimal(1)))
     shown_unit = "个百分点" if operation == "difference" and unit == "%" else unit
-    written = f"{_plain(value / _SCALES.get(scale, Decimal(1)))}{scale}{shown_unit}"
-    qualifiers = {q.qualifier for q in operands}
-    if operation == "sum" and len(qualifiers) == 1:
-        written += qualifiers.pop()  # 880亿斤以上 + 1600亿斤以上 = 2480亿斤以上
-    elif qualifiers != {""}:
-        written = "约" + written  # of approximations or bounds, the difference is approximate
-    return Computation(operation, tuple(operands), Quantity(value, shown_unit, written, scale))
+    result = f"{plain(value / SCALES.get(scale, Decimal(1)))}{scale}{shown_unit}"
+    if "about" in bounds:
+        result = "约" + result
+    elif bounds == {"lower"}:
+        result += "以上"  # 880亿斤以上 + 1600亿斤 = 2480亿斤以上
+    elif bounds == {"upper"}:
+        result += "以内"
+    return Computation(operation, tuple(operands), result)
 
 
-def _number_part(quantity: Quantity) -> str:
-    return quantity.written[: len(quantity.written) - len(quantity.written.lstrip("0123456789.,"))] or quantity.written
-
-
-# 11 + 54 = 65家, 5.5% − 5% = 0.5个百分点, 1.62万亿元 + 2.18万亿元 = 3.8万亿元: a computation written out.
-_NUMBER = r"\d+(?:\.\d+)?"
-_UNIT_AFTER = r"[^\d\s+−\-=＝，,。;；]{0,4}"  # 万亿元, %, 家 (any short unit, or none)
-_SHOWN = re.compile(
-    rf"({_NUMBER})\s*{_UNIT_AFTER}\s*((?:[+−\-]\s*{_NUMBER}\s*{_UNIT_AFTER}\s*)+)[=＝]\s*约?({_NUMBER})"
-)
-_SIGNED = re.compile(rf"([+−\-])\s*({_NUMBER})")
+# 11 + 54 = 65家, 5.5% − 5% = 0.5个百分点, 1.2亿元 + 8000万元 = 2亿元: a computation written out.
+_TERM = rf"(\d+(?:\.\d+)?)\s*((?:{'|'.join(SCALES)})?)\s*([^\d\s+−\-=＝，,。;；()（）\[\]]{{0,5}})"
+_SHOWN = re.compile(rf"{_TERM}\s*((?:[+−\-]\s*\d+(?:\.\d+)?\s*(?:{'|'.join(SCALES)})?\s*[^\d\s+−\-=＝，,。;；()（）\[\]]{{0,5}}\s*)+)[=＝]\s*约?{_TERM}")
+_SIGNED_TERM = re.compile(rf"([+−\-])\s*{_TERM}")
 
 
 def shown_results(text: str) -> list[tuple[tuple[str, ...], str]]:
-    """The computations a text writes out that are right: (operands, result) each.
+    """The computations a text writes out that are right, in one unit (scales allowed): (the
+    operands' numbers as written, the result as written) each. Dates are no computation.
 
-    >>> shown_results("共计11 + 54 = 65家；又 3 + 4 = 8")
-    [(('11', '54'), '65')]
+    >>> shown_results("共计11 + 54 = 65家；又 3 + 4 = 8；1.2亿元 + 8000万元 = 2亿元")
+    [(('11', '54'), '65家'), (('1.2', '8000'), '2亿元')]
+    >>> shown_results("2024-11-12=2001"), shown_results("3万人 + 5人 = 8万人")
+    ([], [])
     """
+    text = DATE.sub(" ", text)
     found = []
     for m in _SHOWN.finditer(text):
-        total = Decimal(m.group(1))
-        terms = [m.group(1)]
-        for sign, number in _SIGNED.findall(m.group(2)):
-            total += Decimal(number) if sign == "+" else -Decimal(number)
-            terms.append(number)
-        if total == Decimal(m.group(3)):
-            found.append((tuple(terms), m.group(3)))
+        terms = [("+", m.group(1), m.group(2), m.group(3))] + _SIGNED_TERM.findall(m.group(4))
+        units = {unit for *_, unit in terms}
+        result_unit = m.group(7)
+        same_unit = units == {""} or result_unit in units or (units == {"%"} and result_unit == "个百分点")
+        if len(units) != 1 or not same_unit:  # (11 + 54 = 65家: the unit said once, at the end)
+            continue
+        if all(not scale and not unit for _, _, scale, unit in terms):  # 21 + 45 = 66万人: said once, at the end
+            terms = [(sign, number, m.group(6), unit) for sign, number, _, unit in terms]
+        total = sum((_signed(sign, number, scale) for sign, number, scale, _ in terms), Decimal(0))
+        if total == _signed("+", m.group(5), m.group(6)):
+            found.append((tuple(number for _, number, _, _ in terms), m.group(5) + m.group(6) + result_unit))
     return found
+
+
+def _signed(sign: str, number: str, scale: str) -> Decimal:
+    value = Decimal(number) * SCALES.get(scale, Decimal(1))
+    return value if sign == "+" else -value

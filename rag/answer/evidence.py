@@ -121,7 +121,7 @@ def select_evidence(
     if not candidates:
         return []
     open_question = scope is not None and scope.doc_ids is None  # it names no report, place or year
-    addends = (operand_count(question) or MAX_FACTS) if asked_operation(question) == "sum" else 0
+    addends = (operand_count(question) or 0) if asked_operation(question) == "sum" else 0  # 两项…一共: that many
     return _multi_fact(candidates, info, documents, addends) + _other_reports(candidates, documents, info.kind, open_question)
 
 

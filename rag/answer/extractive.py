@@ -7,6 +7,7 @@ connective wording without digits, each quote followed by its [n] marker.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -15,9 +16,18 @@ from ..retrieve.query import QuestionKind, analyze_query
 from ..retrieve.scope import Scope
 from ..text.normalize import CJK_CHAR
 from ..types import Answer, Calculation, Citation, Document, Hit
-from .arithmetic import CALCULATION_LEAD, asked_operation, asks_change, compute, operands, stated_change
+from .arithmetic import (
+    CALCULATION_LEAD,
+    asked_operation,
+    asks_change,
+    compute,
+    operand_count,
+    operands,
+    stated_change,
+)
 from .evidence import Evidence, candidate_units, select_evidence, semantic_scores
-from .form import ANSWER_FORM, DATE, NUMBER_WITH_UNIT, asked_form
+from .figures import quantities
+from .form import ANSWER_FORM, DATE, asked_form
 from .metadata import metadata_answer
 from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
 from .quotes import citation
@@ -31,6 +41,8 @@ __all__ = ["compose_extractive", "not_found_answer", "NOT_FOUND", "CLOSEST_PASSA
 
 NOT_FOUND = "报告中未找到相关信息。"
 CLOSEST_PASSAGES = "以下是最接近的段落，仅供参考："  # how a not-found answer introduces the passages it shows
+_YEAR_OR_DATE = re.compile(r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}-\d{2}-\d{2}")
+_BOUND_WORD = re.compile(r"(?:以上|以内|以下|左右)?")
 MAX_LEAD_FIGURES = 4  # figures an English lead-in names, as the quotes write them
 MIN_CARRYING_WORDS = 3  # translated words one sentence must all hold to answer below the similarity floor
 
@@ -108,8 +120,8 @@ def _compose(
             return computed
     open_question = scope is not None and scope.doc_ids is None and len(documents) > 1
     answer = _answer_from_evidence(question, evidence, hits, documents, open_question)
-    if asked_operation(question) == "sum":
-        answer = with_total(answer, asked_form(question, info).unit)
+    if asked_operation(question) == "sum" and (count := operand_count(question)):
+        answer = with_total(answer, asked_form(question, info).unit, count)
     return answer
 
 
@@ -123,11 +135,25 @@ def _words_carry(terms: Mapping[str, float], hits: Sequence[Hit], documents: Map
     return any(all(w in documents[d].text[s:e] for w in words) for d, s, e, _ in candidate_units(hits, documents))
 
 
+def _lead_figures(quote: str, kind: QuestionKind) -> list[str]:
+    """The dates, or the figures with their bounds, a quote states, as it writes them; none when it
+    also states numbers that are no single figure (10至20万人, 30余件, 〔2024〕38号): naming only
+    some would mislead."""
+    if kind is QuestionKind.DATE:
+        return [m.group(0) for m in DATE.finditer(quote)]
+    figures = quantities(quote)
+    rest = quote
+    for q in reversed(figures):
+        rest = rest[: q.at] + rest[q.at + len(q.written) :]
+    if re.search(r"\d", _YEAR_OR_DATE.sub("", rest)):
+        return []
+    return [q.written + _BOUND_WORD.match(quote, q.at + len(q.written)).group(0) for q in figures]  # type: ignore[union-attr]
+
+
 def _with_english_lead(answer: Answer, kind: QuestionKind) -> Answer:
     """A question in English: one English line before the Chinese quotes, naming the figures
     they state as the report writes them (so it holds no number the quotes do not)."""
-    pattern = DATE if kind is QuestionKind.DATE else NUMBER_WITH_UNIT  # (an English question's kind is rarely told)
-    figures = [(m.group(0), c.marker) for c in answer.citations[:3] for m in pattern.finditer(c.quote)]
+    figures = [(fact, c.marker) for c in answer.citations[:3] for fact in _lead_figures(c.quote, kind)]
     stated = [f"{fact} [{marker}]" for fact, marker in dict.fromkeys(figures)][:MAX_LEAD_FIGURES]
     if stated:
         lead = f"The report states {', '.join(stated)}; in its own words (Chinese):"
@@ -136,19 +162,20 @@ def _with_english_lead(answer: Answer, kind: QuestionKind) -> Answer:
     return replace(answer, text=f"{lead}\n{answer.text}")
 
 
-def with_total(answer: Answer, asked_unit: str | None) -> Answer:
-    """The answer with the sum of its cited figures worked out ("11 + 54 = 65家[1][2]"), when they
-    are one report's, one figure of the asked unit each; else the answer as it is."""
+def with_total(answer: Answer, asked_unit: str | None, count: int) -> Answer:
+    """The answer with the sum of its `count` cited figures worked out ("两项检查一共…" →
+    "11 + 54 = 65家[1][2]"), when it cites that many, of one report, one figure of the asked unit
+    each; else the answer as it is (the question names no parts: which figures add up is unsure)."""
     cited = answer.citations
-    if len(cited) < 2 or len({c.doc_id for c in cited}) != 1:
-        return answer  # a figure each of several reports: no sum across scopes
+    if len(cited) != count or len({c.doc_id for c in cited}) != 1:
+        return answer  # another number of figures, or figures of several reports: no sum across scopes
     figures = operands(asked_unit, [c.quote for c in cited])
     computed = compute("sum", figures) if figures else None
     if computed is None:
         return answer
     markers = tuple(c.marker for c in cited)
     said = f"{CALCULATION_LEAD}{computed.text()}{''.join(f'[{m}]' for m in markers)}。"
-    calculation = Calculation("sum", computed.text(), computed.result.written, markers)
+    calculation = Calculation("sum", computed.text(), computed.result, markers)
     return replace(answer, text=f"{answer.text}{said}", calculation=calculation)
 
 

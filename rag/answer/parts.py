@@ -22,7 +22,7 @@ from ..retrieve.query import analyze_query
 from ..retrieve.scope import Scope, title_overlap
 from ..text.places import place_aliases, places_in
 from ..types import Answer, AnswerPart, Calculation, Citation, Document, Hit, ReportCard
-from .arithmetic import CALCULATION_LEAD, asked_operation, compute, operands
+from .arithmetic import CALCULATION_LEAD, THAN, asked_operation, compute, operands, subtrahend_first
 from .form import asked_form
 
 __all__ = ["Part", "split_question", "combine_answers"]
@@ -34,8 +34,7 @@ _EACH_VERB = "是为有要定增提达多"  # 各是 / 各要 / 各增长…: �
 _EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])|一共|总共|合计|共计|总计|加起来")  # (一共: a total of them)
 # A和B相差多少 / A比B高多少: each figure is asked plainly, the answer works out the difference.
 _OPERATION_WORDS = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起")
-_DIFFERENCE_WORDS = re.compile(r"(?:相差|差距是?|(?<=[^多少高低])(?:多|少|高|低)(?:出|了)?)(?=多少|几)")
-_THAN = re.compile(r"^(?P<a>.+?)比(?P<b>.+?)(?:多|少|高|低)(?:出|了)?(?P<verb>[\u4e00-\u9fff]{0,2}?)(?P<ask>(?:多少|几).*)$")
+_DIFFERENCE_WORDS = re.compile(r"(?:相差|(?<=[^多少高低])(?:多|少|高|低)(?:出|了)?)(?=多少|几)")
 _JOIN = re.compile(r"以及|和|与|、")  # (及, 同, 跟 stand inside words: 涉及, 同比)
 _ASK = re.compile(r"多少|几[个位项件家次条种年天月]?|什么|哪[些个天年位]?|何时|多大|多高|多长|多久|是否")
 # Where one asked clause ends and the next begins: ？ or ; or 、/，/和 before a clause that asks again.
@@ -130,9 +129,9 @@ def _by_title(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> lis
 
 def _by_than(question: str, scope: Scope, catalog: Sequence[ReportCard]) -> list[Part]:
     """A比B多建了多少所学校 → "A建了多少所学校", "B建了多少所学校" (the answer works out A − B)."""
-    than = _THAN.match(question) if asked_operation(question) == "difference" else None
-    if than is None or len(than["b"].strip()) < 2:
-        return []
+    than = THAN.match(question) if asked_operation(question) == "difference" else None
+    if than is None or len(_core(than["a"])) < 2 or len(_core(than["b"])) < 2:
+        return []  # (吉林比黑龙江…: places are split by _by_place; a bare year or place is no item)
     return [Part(f"{than['a']}{than['verb']}{than['ask']}"), Part(f"{than['b']}{than['verb']}{than['ask']}")]
 
 
@@ -255,12 +254,21 @@ def _calculation(question: str, answers: Sequence[Answer], rows: Sequence[Answer
     operation = asked_operation(question)
     if operation is None or not all(r.found for r in rows):
         return None
-    figures = operands(asked_form(question, analyze_query(question)).unit, [a.citations[0].quote for a in answers])
-    computed = compute(operation, figures, ordered="比" in question) if figures else None
+    unit = asked_form(question, analyze_query(question)).unit
+    operand_citations = []
+    for answer, row in zip(answers, rows, strict=True):
+        with_figure = [(c, m) for c, m in zip(answer.citations, row.markers, strict=False) if operands(unit, [c.quote])]
+        if len(with_figure) != 1:
+            return None  # a part citing two figures (this year's and the plan's): which one counts is unsure
+        operand_citations.append(with_figure[0])
+    if len({(c.doc_id, c.start, c.end) for c, _ in operand_citations}) < len(operand_citations):
+        return None  # two parts answered by one quote: its figure is not two figures
+    figures = operands(unit, [c.quote for c, _ in operand_citations])
+    computed = compute(operation, figures, subtrahend_first(question)) if figures else None
     if computed is None:
         return None
-    markers = tuple(r.markers[0] for r in rows)
-    return Calculation(operation, computed.text(), computed.result.written, markers)
+    markers = tuple(m for _, m in operand_citations)
+    return Calculation(operation, computed.text(), computed.result, markers)
 
 
 def _kept(markers: Sequence[int], renumber: Mapping[int, int]) -> tuple[int, ...]:

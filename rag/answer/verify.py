@@ -55,7 +55,7 @@ def unsupported_numbers(
     allowed = numbers_in("\n".join(sources))
     for terms, result in shown_results(claim_text):  # 11 + 54 = 65: a result worked out from cited numbers
         if all(normal_number(t) in allowed for t in terms):
-            allowed.add(normal_number(result))
+            allowed |= numbers_in(result)
     return sorted(claimed - allowed, key=lambda v: (len(v), v))
 
 

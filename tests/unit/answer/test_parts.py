@@ -70,12 +70,15 @@ def test_a_single_question_is_one_part() -> None:
     assert questions("2024年检查了多少家企业？", Scope()) == ["2024年检查了多少家企业？"]
 
 
-def _doc() -> Document:
-    return Document("d", "2026年吉林省政府工作报告", "新能源产业产值增长8%以上,装备制造业增加值增长10%左右。", "d.txt", DocumentMeta())
+TARGETS = "新能源产业产值增长8%以上,装备制造业增加值增长10%左右。"
 
 
-def _answer(question: str, start: int, end: int) -> Answer:
-    doc = _doc()
+def _doc(text: str = TARGETS) -> Document:
+    return Document("d", "2026年吉林省政府工作报告", text, "d.txt", DocumentMeta())
+
+
+def _answer(question: str, start: int, end: int, text: str = TARGETS) -> Answer:
+    doc = _doc(text)
     quote = doc.text[start:end]
     hit = Hit(Chunk("d-0", "d", doc.text, 0, len(doc.text), (), 0), 1.0, 1, doc.title, doc.source)
     citation = Citation(1, "d-0", "d", doc.title, doc.source, (), start, end, quote)
@@ -117,14 +120,24 @@ def test_a_total_or_difference_of_named_things_is_asked_part_by_part_plainly() -
 
 
 def test_the_parts_figures_are_worked_out_with_both_citations_and_each_part_is_a_row() -> None:
-    doc = _doc()
+    text = "新能源产业产值增长8%,装备制造业增加值增长10%左右。"
+    doc = _doc(text)
     parts = [Part("新能源产业产值要增长多少？", "甲"), Part("装备制造业增加值要增长多少？", "乙")]
-    answers = [_answer(parts[0].question, 0, 13), _answer(parts[1].question, 14, len(doc.text) - 1)]
+    answers = [_answer(parts[0].question, 0, 11, text), _answer(parts[1].question, 12, len(text) - 1, text)]
     combined = combine_answers("甲和乙的增长目标相差多少？", parts, answers, answers[0].hits, {"d": doc})
     assert combined.calculation is not None and combined.calculation.expression == "10% − 8% = 约2个百分点"
     assert combined.text.endswith("；按报告数字计算：10% − 8% = 约2个百分点[1]。")  # one sentence, cited once
     # a labelled part's row is named by the report that answers it
     assert [(p.label, p.markers, p.found) for p in combined.parts] == [(doc.title, (1,), True), (doc.title, (1,), True)]
+
+
+def test_no_figure_is_worked_out_from_one_quote_answering_two_parts_or_from_bounds() -> None:
+    doc = _doc()
+    parts = [Part("新能源产业产值要增长多少？", "甲"), Part("新能源产值要增长多少？", "乙")]
+    same = [_answer(parts[0].question, 0, 13), _answer(parts[1].question, 0, 13)]
+    assert combine_answers("甲和乙相差多少？", parts, same, (), {"d": doc}).calculation is None
+    bounds = [_answer(parts[0].question, 0, 13), _answer(parts[1].question, 14, len(doc.text) - 1)]  # 8%以上, 10%左右
+    assert combine_answers("甲和乙相差多少？", parts, bounds, (), {"d": doc}).calculation is None
 
 
 def test_no_figure_is_worked_out_when_a_part_is_missing() -> None:
