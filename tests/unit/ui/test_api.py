@@ -175,6 +175,12 @@ def test_ask_returns_the_answer_with_citations(client: TestClient) -> None:
     assert body["citations"] and {"marker", "doc_id", "section", "start", "end", "quote"} <= set(body["citations"][0])
 
 
+def test_ask_returns_a_computed_figure_with_its_operands_markers(client: TestClient) -> None:
+    body = client.post("/api/ask", json={"question": "两项检查一共涉及多少家企业？"}).json()
+    assert body["calculation"] == {"operation": "sum", "expression": "11 + 54 = 65家", "result": "65家", "markers": [1, 2]}
+    assert body["parts"] == []  # one question, not several
+
+
 def test_ask_passes_history_and_filters(tmp_path: Path, base_index: FakeIndex) -> None:
     client, assistant = _client(tmp_path, base_index)
     doc_id = next(iter(base_index.documents))
@@ -788,3 +794,4 @@ def test_page_login_also_guards_the_report_view(tmp_path: Path, base_index: Fake
         assert client.post("/login", data={"username": "admin", "password": "pw"}).status_code == 200
         assert client.get(f"/report/{doc_id}").status_code == 200  # the login cookie is enough
         assert client.get("/healthz").status_code == 200
+
