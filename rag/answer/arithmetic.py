@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Literal
 
 from ..text.dates import DATE
-from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
+from ..text.numerals import chinese_value
 from .figures import SCALES, Quantity, base_unit, plain, quantities
 
 __all__ = [
@@ -38,10 +38,8 @@ _CHANGE_ASK = re.compile(
     r"(?:增加|提高|提升|上升|扩大|减少|下降|降低|缩小)了?(?:多少|几)|(?:多|少)了(?:多少|几)|增长了?多少[元亿万个项家件次人年吨]"
 )  # (至少几 / 最多多少 ask a bound, not a change)
 _RATE_ASK = re.compile(r"百分之|百分点|比例|[^效]率|%|幅度|增速|倍")
-_UNIT = "|".join(re.escape(u) for u in sorted((*UNITS, *UNITS_OF_SIZE_AND_TIME), key=len, reverse=True))
-_QUANTITY = re.compile(rf"(?<![\d.,])(\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*({_UNIT}|[{COUNT_WORDS}])")
 # Between the two ends: a verb of change then 到/至/为 (由2476元增加到4140元, 24项…调整增加为30项).
-_BETWEEN = re.compile(r"^[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
+_BETWEEN = re.compile(r"[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
 _DOWN = ("下降", "减少", "降低", "缩小", "压减")
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +82,17 @@ def stated_change(sentence: str) -> Change | None:
     >>> stated_change("地区生产总值增长5.4%") is None
     True
     """
-    quantities = [m for m in _QUANTITY.finditer(sentence) if not _is_year(m)]
-    for first, second in zip(quantities, quantities[1:], strict=False):
-        between = sentence[first.end() : second.start()]
-        verb = _BETWEEN.match(between)
-        if verb is None or first.group(2) != second.group(2):
+    figures = quantities(sentence, years=True)
+    for first, second in zip(figures, figures[1:], strict=False):
+        verb = _BETWEEN.match(sentence, first.at + len(first.written), second.at)
+        if verb is None or (first.unit, first.scale) != (second.unit, second.scale):
             continue
+        scale = SCALES.get(first.scale, Decimal(1))
         return Change(
-            Decimal(first.group(1).replace(",", "")), Decimal(second.group(1).replace(",", "")), first.group(2),
-            verb.group(1) in _DOWN,
-            first.start(), second.end(),
+            abs(first.value) / scale, abs(second.value) / scale, first.scale + first.unit, verb.group(1) in _DOWN,
+            first.at, second.at + len(second.written),
         )  # fmt: skip
     return None
-
-
-def _is_year(m: re.Match[str]) -> bool:
-    return m.group(2) == "年" and re.fullmatch(r"(?:19|20)\d{2}", m.group(1)) is not None
 
 
 # 一共 / 合计 / 加起来: a total of figures stated apart (总数 / 总量 ask a level the report states).

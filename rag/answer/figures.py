@@ -25,9 +25,10 @@ _BASE_UNITS = frozenset({*UNITS_OF_SIZE_AND_TIME, *COUNT_COMPOUNDS, "个工作�
 _UNIT = "|".join(re.escape(u) for u in sorted(_BASE_UNITS, key=len, reverse=True))
 _SCALE = "万亿|亿|万|千"
 _NUMERAL = "零〇一二两三四五六七八九十百千"
-_FIGURE = re.compile(
-    rf"(?<![\d.,第〕\]{_NUMERAL}])(\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_NUMERAL}]+)\s*({_SCALE})?(多|余)?({_UNIT})"
-)
+_NUMBER = rf"(?<![\d.,第〕\]{_NUMERAL}])(\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_NUMERAL}]+)\s*({_SCALE})?(多|余)?"
+_FIGURE = re.compile(rf"{_NUMBER}({_UNIT})")
+_FIGURE_OR_YEARS = re.compile(rf"{_NUMBER}({_UNIT}|年)")  # 10.8年 of schooling (a year like 2024年 is skipped)
+_CALENDAR_YEAR = re.compile(r"(?:19|20)\d{2}")
 # The other end of a range just before or after: 10至20万人, 4.5-5%, 3～5个工作日.
 _RANGE_BEFORE = re.compile(rf"\d\s*(?:{_SCALE})?(?:{_UNIT})?\s*[-—–~～至到]\s*$")
 _RANGE_AFTER = re.compile(r"\s*[-—–~～至到]\s*\d|半")  # (一个半月, 两个半小时: a fraction follows)
@@ -52,8 +53,9 @@ class Quantity:
     bound: Bound = ""
 
 
-def quantities(text: str) -> list[Quantity]:
-    """The figures a text states with a unit, in order.
+def quantities(text: str, years: bool = False) -> list[Quantity]:
+    """The figures a text states with a unit, in order; with `years`, also durations in years
+    (平均受教育年限10.8年), never a calendar year.
 
     >>> [(q.written, str(q.value), q.bound) for q in quantities("涉及企业11家,下降2%,粮食产量880亿斤以上")]
     [('11家', '11', ''), ('2%', '-2', ''), ('880亿斤', '88000000000', 'lower')]
@@ -61,10 +63,12 @@ def quantities(text: str) -> list[Quantity]:
     []
     """
     found = []
-    for m in _FIGURE.finditer(text):
+    for m in (_FIGURE_OR_YEARS if years else _FIGURE).finditer(text):
         number, scale, unit = m.group(1), m.group(2) or "", m.group(4)
         if m.group(3) or _RANGE_BEFORE.search(text, 0, m.start()) or _RANGE_AFTER.match(text, m.end()):
             continue
+        if unit == "年" and (_CALENDAR_YEAR.fullmatch(number) or not number.isascii()):
+            continue  # 2024年 is a date; 三年 mostly a span of plans (十四五, 三年行动)
         value = _value(number)
         if value is None:
             continue

@@ -134,3 +134,10 @@ def test_a_figure_relative_to_another_is_not_a_level() -> None:
 )
 def test_a_computation_an_answer_shows_licenses_its_result_only_when_right(text: str, licensed: list) -> None:
     assert [terms for terms, _ in shown_results(text)] == licensed
+
+
+def test_a_stated_change_is_read_with_the_same_figures_rules() -> None:
+    change = stated_change("平均受教育年限由10.23年提高到10.8年")  # a duration in years, not a calendar year
+    assert change is not None and change.sum_text() == "10.8年 − 10.23年 = 0.57年"
+    assert stated_change("由20多家增加到30家") is None  # 20多家 is no figure to subtract
+    assert stated_change("从2020年增加到2025年") is None
