@@ -39,7 +39,10 @@ _CHANGE_ASK = re.compile(
 )  # (至少几 / 最多多少 ask a bound, not a change)
 _RATE_ASK = re.compile(r"百分之|百分点|比例|[^效]率|%|幅度|增速|倍")
 # Between the two ends: a verb of change then 到/至/为 (由2476元增加到4140元, 24项…调整增加为30项).
-_BETWEEN = re.compile(r"[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)")
+_BETWEEN = re.compile(
+    r"[^,，。;；]{0,30}?(提高|增加|增长|上升|提升|扩大|调整增加|调增|下降|减少|降低|缩小|压减)(?:到|至|为)"
+    r"(?:(?:19|20)\d{2}年(?:底|末)?的?)?\s*$"
+)  # (nothing but the second figure's year may stand between 到 and it: 增长到2025年的4.93万亿元)
 _DOWN = ("下降", "减少", "降低", "缩小", "压减")
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,8 @@ class Change:
     def sum_text(self) -> str:
         """4140元 − 2476元 = 1664元"""
         high, low = (self.before, self.after) if self.falls else (self.after, self.before)
-        return f"{plain(high)}{self.unit} − {plain(low)}{self.unit} = {plain(self.amount)}{self.unit}"
+        result_unit = "个百分点" if self.unit == "%" else self.unit  # 60% − 50% = 10个百分点
+        return f"{_shown(high, self.unit)} − {_shown(low, self.unit)} = {plain(self.amount)}{result_unit}"
 
 
 def asks_change(question: str) -> bool:
@@ -70,6 +74,10 @@ def asks_change(question: str) -> bool:
     (True, False, False)
     """
     return bool(_CHANGE_ASK.search(question)) and not _RATE_ASK.search(question)
+
+
+def _shown(value: Decimal, unit: str) -> str:
+    return f"{plain(value)}{unit}" if value >= 0 else f"(−{plain(-value)}{unit})"
 
 
 def stated_change(sentence: str) -> Change | None:
@@ -87,11 +95,14 @@ def stated_change(sentence: str) -> Change | None:
         verb = _BETWEEN.match(sentence, first.at + len(first.written), second.at)
         if verb is None or (first.unit, first.scale) != (second.unit, second.scale):
             continue
+        if first.bound or second.bound:
+            return None  # 由近20家增加到超过800家: the change between bounds is not known
         scale = SCALES.get(first.scale, Decimal(1))
-        return Change(
-            abs(first.value) / scale, abs(second.value) / scale, first.scale + first.unit, verb.group(1) in _DOWN,
+        change = Change(
+            first.value / scale, second.value / scale, first.scale + first.unit, verb.group(1) in _DOWN,
             first.at, second.at + len(second.written),
         )  # fmt: skip
+        return change if change.amount > 0 else None  # a verb against the figures' order: misread
     return None
 
 

@@ -19,7 +19,7 @@ __all__ = ["Bound", "Quantity", "quantities", "base_unit", "SCALES", "plain"]
 
 Bound = Literal["", "lower", "upper", "about"]
 SCALES = {"万亿": Decimal(10) ** 12, "亿": Decimal(10) ** 8, "万": Decimal(10) ** 4, "千": Decimal(10) ** 3}
-_BASE_UNITS = frozenset({*UNITS_OF_SIZE_AND_TIME, *COUNT_COMPOUNDS, "个工作日", "工作日", "元", "美元", "%", *COUNT_WORDS}) - {
+_BASE_UNITS = frozenset({*UNITS_OF_SIZE_AND_TIME, *COUNT_COMPOUNDS, "个工作日", "工作日", "元", "美元", "%", "个百分点", *COUNT_WORDS}) - {
     "日", "年", "月"
 }  # fmt: skip (日/年/月 after a number are mostly dates)
 _UNIT = "|".join(re.escape(u) for u in sorted(_BASE_UNITS, key=len, reverse=True))
@@ -114,7 +114,7 @@ def _bound(text: str, m: re.Match[str]) -> Bound:
     for word, bound in _BOUND_AFTER:
         if after.startswith(word):
             return bound  # type: ignore[return-value]
-    for word, bound in _BOUND_BEFORE:
+    for word, bound in sorted(_BOUND_BEFORE, key=lambda wb: -len(wb[0])):  # 不超过 before 超过
         if before.endswith(word):
             return bound  # type: ignore[return-value]
     return ""

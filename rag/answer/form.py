@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..retrieve.query import QueryInfo, QuestionKind
+from ..text.glossary import english_terms
 from ..text.numerals import COUNT_WORDS, UNITS, UNITS_OF_SIZE_AND_TIME, chinese_value
 
 __all__ = ["AnswerForm", "asked_form", "form_score", "rates_only", "fact_of", "NUMBER_WITH_UNIT", "DATE", "ANSWER_FORM"]
@@ -61,10 +62,29 @@ def asked_form(question: str, info: QueryInfo) -> AnswerForm:
     m = _UNIT_AFTER_ASK.search(question)
     unit = m.group(1) if m else "%" if _SHARE_ASK.search(question) else None
     counted = _COUNTED.search(question)
+    noun = counted.group(1)[-2:] if counted else _counted_in_english(question)
     level = info.kind is QuestionKind.NUMBER and unit != "%" and not _CHANGE_ASK.search(question)
     many = _LIST_COUNT.search(question)
     count = chinese_value(many.group(1)) if many and not many.group(1).isdigit() else int(many.group(1)) if many else None
-    return AnswerForm(info.kind, unit, counted.group(1)[-2:] if counted else None, _asked_role(question), level, count)
+    return AnswerForm(info.kind, unit, noun, _asked_role(question), level, count)
+
+
+# "How many technology SMEs were checked": the counted thing is the noun phrase before the verb.
+_HOW_MANY = re.compile(r"\bhow many ((?:[\w'-]+ ){0,4}?[\w'-]+) (?:were|was|are|is|did|do|does|have|has|had|will|can)\b", re.I)
+
+
+def _counted_in_english(question: str) -> str | None:
+    """What an English question counts, in the reports' Chinese (SMEs → 企业, documents → 文件):
+    the glossary's first wording of the last word it knows in the noun phrase after "how many"."""
+    m = _HOW_MANY.search(question)
+    if m is None or m.group(1).split()[-1].lower() in _COUNTED_BY_MEASURE:
+        return None
+    terms = english_terms(m.group(1))
+    return terms[-1][1][0][-2:] if terms else None
+
+
+# How many people / times: counted by a measure word (16人次, 8次), not a noun the clause names.
+_COUNTED_BY_MEASURE = frozenset({"people", "person", "persons", "time", "times"})
 
 
 def form_score(asked: AnswerForm, clause: str) -> float:

@@ -141,3 +141,29 @@ def test_a_stated_change_is_read_with_the_same_figures_rules() -> None:
     assert change is not None and change.sum_text() == "10.8年 − 10.23年 = 0.57年"
     assert stated_change("由20多家增加到30家") is None  # 20多家 is no figure to subtract
     assert stated_change("从2020年增加到2025年") is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "由20家增加到50多家，其中新增高新技术企业15家",  # 50多家 is no figure: 15家 is not the other end
+        "医保覆盖由1000万人扩大到全省，新增参保200万人",  # the verb's object is no figure
+        "由24项增加到历史新高，全年完成30项",
+        "由近20家增加到超过800家",  # between bounds the change is not known
+        "由2020年的1.2万亿元增长到2024年的1.5万亿元左右",
+    ],
+)
+def test_no_change_is_read_across_clauses_or_between_bounds(sentence: str) -> None:
+    assert stated_change(sentence) is None
+
+
+def test_a_change_of_a_rate_is_in_points_and_keeps_a_negative_start() -> None:
+    assert stated_change("城镇化率由50%提高到60%").sum_text() == "60% − 50% = 10个百分点"  # type: ignore[union-attr]
+    assert stated_change("增速由-2.5%提高到3.1%").sum_text() == "3.1% − (−2.5%) = 5.6个百分点"  # type: ignore[union-attr]
+
+
+def test_an_upper_bound_is_read_before_a_lower_one_it_contains() -> None:
+    from rag.answer.figures import quantities
+
+    assert [q.bound for q in quantities("不超过3%,超过800家,不低于80%")] == ["upper", "lower", "lower"]
+    assert [q.written for q in quantities("提高0.3个百分点")] == ["0.3个百分点"]
