@@ -126,3 +126,11 @@ def test_an_english_questions_key_words_are_the_passages_wording_or_it_is_in_non
 )
 def test_durations_ranges_and_approximations_answer_like_counts(question: str, sentence: str) -> None:
     assert _evidence(question, sentence, "今年继续推进相关工作。") == [sentence]
+
+
+def test_an_english_how_many_question_counts_its_noun_in_the_reports_wording() -> None:
+    english = "How many enterprises were involved in the inspection of work permits for foreigners?"
+    assert asked_form(english, analyze_query(english)).counted == "企业"
+    assert _form(english, "涉及企业11家") > _form(english, "涉及外国人16人次")  # 16人次 counts people
+    people = "How many people did the training reach?"
+    assert asked_form(people, analyze_query(people)).counted is None  # counted by a measure word (人)
