@@ -48,10 +48,12 @@ class PolicyQARetriever(BaseRetriever):
     max_query_chars: int = Field(default=500, ge=1)
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None, **_: Any
     ) -> list[LCDocument]:
+        """`k` given to `invoke(query, k=3)` overrides the retriever's own for that call, as
+        LangChain retrievers accept (other keyword arguments are ignored)."""
         text = clean_query(query, self.max_query_chars)
-        hits = search(self.index, text, k=self.k, filters=self.filters, config=self.config)
+        hits = search(self.index, text, k=self.k if k is None else k, filters=self.filters, config=self.config)
         return [hit_to_document(hit) for hit in hits]
 
 

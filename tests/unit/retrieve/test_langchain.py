@@ -62,3 +62,11 @@ def test_importing_rag_does_not_import_langchain():
     code = "import sys, rag, rag.answer.assistant; print(any(m.startswith('langchain') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_a_per_call_k_overrides_the_retrievers_own():
+    retriever = PolicyQARetriever(index=fake_index(), k=3)
+    assert len(retriever.invoke("科技企业检查了多少家？", k=1)) == 1
+    assert len(retriever.invoke("科技企业检查了多少家？")) == 3  # the retriever's own k is unchanged
+    with pytest.raises(QueryError):
+        retriever.invoke("科技企业检查了多少家？", k=0)
