@@ -151,6 +151,21 @@ class ChatHandlers:
         turns.append([question, answer.text])
         yield list(chat), list(turns), ""
 
+    def answer_html(
+        self,
+        question: str,
+        places: list[str] | None = None,
+        genres: list[str] | None = None,
+        years: list[str] | None = None,
+        doc_ids: list[str] | None = None,
+    ) -> str:
+        """One question answered as the chat page shows it (the answer and its citation cards, as
+        HTML), with the page's filters: the page's API for scripts (`gradio_client`, api_name "/ask")."""
+        if not (question or "").strip():
+            return render_error("问题不能为空。")
+        *_, (chat, _, _) = self.respond(question, [], [], places, genres, years, doc_ids)
+        return str(chat[-1]["content"])
+
     def upload(self, path: str | None, progress: Any = None) -> tuple[Any, ...]:
         """Index an uploaded file; returns (message, status, the four filters' choices, cleared file box)."""
         if not path:
@@ -250,6 +265,7 @@ def build_page(service: Service) -> gr.Blocks:
         )
         ask.click(**chat_io)
         question.submit(**chat_io)
+        gr.api(handlers.answer_html, api_name="ask")  # for scripts: gradio_client's predict(q, api_name="/ask")
         for button in example_buttons:
             button.click(lambda q=button.value: q, outputs=question, api_visibility="private").then(**chat_io)
         clear.click(lambda: ([], [], ""), outputs=[chatbot, turns, question], api_visibility="private")

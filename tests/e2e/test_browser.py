@@ -280,6 +280,17 @@ def test_a_computed_total_is_shown_with_its_cited_operands(session: Page) -> Non
     answer.screenshot(path=str(SHOTS / "06-computed-total.png"))
 
 
+def test_a_script_asks_through_the_pages_gradio_api(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    html = client.predict("两项检查一共涉及多少家企业？", api_name="/ask")
+    assert 'class="pq-calc"' in html and "11 + 54 = 65家" in html
+    assert html.count('class="pq-card"') == 2 and SAMPLE_TITLE in html  # the citation cards, with their report
+    filtered = client.predict("2024年检查了多少家企业？", [], [], ["1999"], [], api_name="/ask")
+    assert "pq-not-found" in filtered  # the page's filters apply: no report of 1999
+
+
 def test_example_button_asks_at_once(session: Page) -> None:
     page = session
     before = page.locator("#pq-chat .pq-answer").count()
