@@ -26,7 +26,7 @@ from .figures import SCALES, Quantity, base_unit, plain, quantities
 
 __all__ = [
     "Change", "asks_change", "stated_change", "Operation", "asked_operation", "subtrahend_first", "operand_count",
-    "operands", "Computation", "compute", "CALCULATION_LEAD", "shown_results", "THAN",
+    "operands", "Computation", "compute", "CALCULATION_LEAD", "shown_results", "THAN", "SUM_WORDS",
 ]  # fmt: skip
 
 Operation = Literal["sum", "difference"]
@@ -107,7 +107,8 @@ def stated_change(sentence: str) -> Change | None:
 
 
 # 一共 / 合计 / 加起来: a total of figures stated apart (总数 / 总量 ask a level the report states).
-_SUM_ASK = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起|之和|总和")
+SUM_WORDS = "一共|总共|合计|共计|总计|加起来|加在一起"  # (a total of the things named before them)
+_SUM_ASK = re.compile(rf"{SUM_WORDS}|之和|总和")
 _DIFFERENCE_ASK = re.compile(r"相差|之差|差(?:了)?(?:多少|几)")
 # A比B多多少 / A比B低多少: a difference of two figures. Not 比重/比例, and not against a baseline
 # the report states the difference to itself (比上年, 比2020年, 比全国, 比目标).

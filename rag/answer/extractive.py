@@ -26,7 +26,7 @@ from .arithmetic import (
     stated_change,
 )
 from .evidence import Evidence, candidate_units, select_evidence, semantic_scores
-from .figures import quantities
+from .figures import BOUND_WORDS_AFTER, quantities
 from .form import ANSWER_FORM, DATE, asked_form
 from .metadata import metadata_answer
 from .outline import announced_points, enumeration_answer, ordinal_section_answer, section_answer
@@ -42,7 +42,7 @@ __all__ = ["compose_extractive", "not_found_answer", "NOT_FOUND", "CLOSEST_PASSA
 NOT_FOUND = "报告中未找到相关信息。"
 CLOSEST_PASSAGES = "以下是最接近的段落，仅供参考："  # how a not-found answer introduces the passages it shows
 _YEAR_OR_DATE = re.compile(r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}-\d{2}-\d{2}")
-_BOUND_WORD = re.compile(r"(?:以上|以内|以下|左右)?")
+_BOUND_WORD = re.compile(f"(?:{'|'.join(BOUND_WORDS_AFTER)})?")
 MAX_LEAD_FIGURES = 4  # figures an English lead-in names, as the quotes write them
 MIN_CARRYING_WORDS = 3  # translated words one sentence must all hold to answer below the similarity floor
 
@@ -187,8 +187,9 @@ def _computed_change(
     if change is None:
         return None
     cited = citation(1, documents[ev.doc_id], ev.hit, ev.start, ev.end)
-    text = f"{cited.quote.rstrip('。')}[1]。{CALCULATION_LEAD}{change.sum_text()}。"
-    calculation = Calculation("change", change.sum_text(), change.sum_text().rsplit("= ", 1)[-1], (1,))
+    worked = change.sum_text()
+    text = f"{cited.quote.rstrip('。')}[1]。{CALCULATION_LEAD}{worked}。"
+    calculation = Calculation("change", worked, worked.rsplit("= ", 1)[-1], (1,))
     return Answer(question, text, (cited,), tuple(hits), "extractive", calculation=calculation)
 
 

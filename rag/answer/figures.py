@@ -15,7 +15,7 @@ from typing import Literal
 
 from ..text.numerals import COUNT_COMPOUNDS, COUNT_WORDS, UNITS_OF_SIZE_AND_TIME, chinese_value
 
-__all__ = ["Bound", "Quantity", "quantities", "base_unit", "SCALES", "plain"]
+__all__ = ["Bound", "Quantity", "quantities", "base_unit", "SCALES", "plain", "BOUND_WORDS_AFTER"]
 
 Bound = Literal["", "lower", "upper", "about"]
 SCALES = {"万亿": Decimal(10) ** 12, "亿": Decimal(10) ** 8, "万": Decimal(10) ** 4, "千": Decimal(10) ** 3}
@@ -34,6 +34,7 @@ _RANGE_BEFORE = re.compile(rf"\d\s*(?:{_SCALE})?(?:{_UNIT})?\s*[-—–~～至�
 _RANGE_AFTER = re.compile(r"\s*[-—–~～至到]\s*\d|半")  # (一个半月, 两个半小时: a fraction follows)
 _FALLING = re.compile(r"(?:(?:下降|减少|降低|回落|下滑|缩小)了?|负|-|−)\s*$")
 _BOUND_AFTER = (("以上", "lower"), ("以内", "upper"), ("以下", "upper"), ("左右", "about"), ("上下", "about"))
+BOUND_WORDS_AFTER = tuple(word for word, _ in _BOUND_AFTER)  # 880亿斤以上, 5%左右: words a figure's bound follows it in
 _BOUND_BEFORE = (
     ("不少于", "lower"), ("不低于", "lower"), ("超过", "lower"), ("至少", "lower"), ("逾", "lower"),
     ("不超过", "upper"), ("不到", "upper"), ("不足", "upper"), ("最多", "upper"), ("近", "about"), ("约", "about"),

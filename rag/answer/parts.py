@@ -22,7 +22,15 @@ from ..retrieve.query import analyze_query
 from ..retrieve.scope import Scope, title_overlap
 from ..text.places import place_aliases, places_in
 from ..types import Answer, AnswerPart, Calculation, Citation, Document, Hit, ReportCard
-from .arithmetic import CALCULATION_LEAD, THAN, asked_operation, compute, operands, subtrahend_first
+from .arithmetic import (
+    CALCULATION_LEAD,
+    SUM_WORDS,
+    THAN,
+    asked_operation,
+    compute,
+    operands,
+    subtrahend_first,
+)
 from .form import asked_form
 
 __all__ = ["Part", "split_question", "combine_answers"]
@@ -31,9 +39,9 @@ MAX_PARTS = 4
 _MODIFIER_CHARS = 3  # items this short before a longer one modify its noun, they are not items
 # "分别" / "各" announce one predicate for several items.
 _EACH_VERB = "是为有要定增提达多"  # 各是 / 各要 / 各增长…: 各 announcing one predicate for each item
-_EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])|一共|总共|合计|共计|总计|加起来")  # (一共: a total of them)
+_EACH = re.compile(rf"分别|各自|各(?=[{_EACH_VERB}])|{SUM_WORDS}")  # (一共: a total of them)
 # A和B相差多少 / A比B高多少: each figure is asked plainly, the answer works out the difference.
-_OPERATION_WORDS = re.compile(r"一共|总共|合计|共计|总计|加起来|加在一起")
+_OPERATION_WORDS = re.compile(SUM_WORDS)
 _DIFFERENCE_WORDS = re.compile(r"(?:相差|(?<=[^多少高低])(?:多|少|高|低)(?:出|了)?)(?=多少|几)")
 _JOIN = re.compile(r"以及|和|与|、")  # (及, 同, 跟 stand inside words: 涉及, 同比)
 _ASK = re.compile(r"多少|几[个位项件家次条种年天月]?|什么|哪[些个天年位]?|何时|多大|多高|多长|多久|是否")
@@ -255,19 +263,22 @@ def _calculation(question: str, answers: Sequence[Answer], rows: Sequence[Answer
     if operation is None or not all(r.found for r in rows):
         return None
     unit = asked_form(question, analyze_query(question)).unit
-    operand_citations = []
+    operand_citations = []  # (citation, marker, its figure) of each part
     for answer, row in zip(answers, rows, strict=True):
-        with_figure = [(c, m) for c, m in zip(answer.citations, row.markers, strict=False) if operands(unit, [c.quote])]
+        with_figure = [
+            (c, m, figure[0])
+            for c, m in zip(answer.citations, row.markers, strict=False)
+            if (figure := operands(unit, [c.quote]))
+        ]
         if len(with_figure) != 1:
             return None  # a part citing two figures (this year's and the plan's): which one counts is unsure
         operand_citations.append(with_figure[0])
-    if len({(c.doc_id, c.start, c.end) for c, _ in operand_citations}) < len(operand_citations):
+    if len({(c.doc_id, c.start, c.end) for c, _, _ in operand_citations}) < len(operand_citations):
         return None  # two parts answered by one quote: its figure is not two figures
-    figures = operands(unit, [c.quote for c, _ in operand_citations])
-    computed = compute(operation, figures, subtrahend_first(question)) if figures else None
+    computed = compute(operation, [f for _, _, f in operand_citations], subtrahend_first(question))
     if computed is None:
         return None
-    markers = tuple(m for _, m in operand_citations)
+    markers = tuple(m for _, m, _ in operand_citations)
     return Calculation(operation, computed.text(), computed.result, markers)
 
 
