@@ -23,6 +23,7 @@ from rag.config import Settings
 
 from .api import JsonContentTooLarge, api_router, install_error_handlers
 from .docs import install_docs
+from .openapi import UndeclaredMethods, install_openapi
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
 
@@ -41,11 +42,12 @@ _REPORT_HEADERS = {
 
 
 class _PolicyQAApp(FastAPI):
-    """FastAPI whose outermost layer gives body-limit 413s our JSON error shape (the app-level
-    limit sits outside user middleware, so a plain `add_middleware` would not see it)."""
+    """FastAPI whose outermost layers give body-limit 413s our JSON error shape (the app-level
+    limit sits outside user middleware, so a plain `add_middleware` would not see it) and
+    answer 405 to methods the schema does not declare (else the page mounted at / says 404)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return JsonContentTooLarge(super().build_middleware_stack())
+        return JsonContentTooLarge(UndeclaredMethods(super().build_middleware_stack(), self.openapi))
 
 
 def create_app(
@@ -78,6 +80,7 @@ def create_app(
             allow_headers=["Content-Type", "X-API-Key", "Authorization"],
         )
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.include_router(api_router(service, settings))
     install_docs(app)
 

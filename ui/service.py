@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from rag.config import Settings
 from rag.errors import LoadError, RagError
+from rag.ingest.extract import sniffed_suffix
 from rag.types import Document, DocumentMeta
 
 __all__ = [
@@ -167,25 +168,26 @@ class UploadResult:
         return {**asdict(self), "message": self.message}
 
 
-def safe_filename(name: str) -> str:
-    """A file name safe to create inside the uploads folder, or LoadError.
+def safe_filename(name: str, data: bytes = b"") -> str:
+    """A file name safe to create inside the uploads folder.
 
     Directories are dropped (both separators), characters outside letters,
     digits, `_-.` and CJK become `_`, runs of dots collapse (no `..`), leading
-    dots go (no hidden files) and the stem is cut to MAX_NAME_CHARS.
+    dots go (no hidden files) and the stem is cut to MAX_NAME_CHARS. A name
+    without a type suffix gets the one its content shows (`sniffed_suffix`).
     >>> safe_filename("../../x.txt")
     'x.txt'
     >>> safe_filename("C:\\\\报告 2024<1>.txt")
     '报告_2024_1.txt'
+    >>> safe_filename("blob", b"%PDF-1.7")
+    'blob.pdf'
     """
     base = re.split(r"[\\/]", name or "")[-1]
     base = _DOTS.sub(".", _UNSAFE.sub("_", base))
     stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
+    if not dot or len(suffix) > 10:
+        stem, suffix = base, sniffed_suffix(data).lstrip(".")
     stem = stem.lstrip(".")[:MAX_NAME_CHARS].strip("._") or "upload"
-    if not suffix or len(suffix) > 10:
-        raise LoadError(name or "(no name)", "the file name needs a type suffix: .txt .md .html .pdf or .docx")
     return f"{stem}.{suffix.lower()}"
 
 
@@ -268,7 +270,7 @@ class Service:
 
         report = progress or (lambda fraction, text: None)
         started = time.perf_counter()
-        name = safe_filename(filename)
+        name = safe_filename(filename, data)
         limit = self.settings.max_upload_mb * 2**20
         if len(data) > limit:
             raise LoadError(name, f"the file is {len(data) / 2**20:.1f} MB; the limit is {self.settings.max_upload_mb} MB")

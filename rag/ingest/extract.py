@@ -21,7 +21,7 @@ from .encoding import declared_html_charset, decode_text
 from .formats import docx, html, markdown, pdf, text
 from .formats.common import Extracted, Format, human_size, join_paragraphs
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_SUFFIXES", "Extracted", "Format", "extract", "extract_bytes"]
+__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_SUFFIXES", "Extracted", "Format", "extract", "extract_bytes", "sniffed_suffix"]
 
 _FORMATS: dict[str, Format] = {
     ".txt": "txt",
@@ -92,6 +92,24 @@ def _extract(data: bytes, fmt: Format, name: str) -> Extracted:
         raise LoadError(name, "file is empty (no text once the markup is removed)")
     title = markdown.markdown_title(paragraphs) if fmt == "md" else None
     return Extracted(text=out, format=fmt, encoding=encoding, title=title)
+
+
+def sniffed_suffix(data: bytes) -> str:
+    """The suffix for bytes sent without one (a script's upload named `blob`), from how they begin.
+
+    A zip is taken for a DOCX (its reader says so when it holds no document); anything not
+    PDF, zip or HTML is text (its decoder says so when it is not).
+    >>> sniffed_suffix(b"%PDF-1.7 ..."), sniffed_suffix(b"<!DOCTYPE html><html>"), sniffed_suffix("报告".encode())
+    ('.pdf', '.html', '.txt')
+    """
+    head = data[:1024].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"%PDF-"):
+        return ".pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return ".docx"
+    if head[:15].lower().startswith((b"<!doctype html", b"<html")) or b"<html" in head.lower():
+        return ".html"
+    return ".txt"
 
 
 def _format_of(filename: str, name: str) -> Format:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from ..errors import QueryError
 from ..text.normalize import normalize_width
 
-__all__ = ["QuestionKind", "QueryInfo", "analyze_query", "clean_query", "MAX_QUERY_CHARS"]
+__all__ = ["QuestionKind", "QueryInfo", "analyze_query", "clean_query", "MAX_QUERY_CHARS", "USABLE_CHARACTER"]
 
 MAX_QUERY_CHARS = 500
 
@@ -46,6 +46,8 @@ _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 # Control characters, and unpaired UTF-16 surrogates ("\ud800" in JSON): no encoder or tokenizer takes those.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# A question must hold one character that is neither white space nor control (the API schema's pattern).
+USABLE_CHARACTER = r"[^\s\x00-\x1f\x7f]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,13 @@ def clean_query(question: str, max_chars: int = MAX_QUERY_CHARS) -> str:
     """Validated, width-normalised question text; raises QueryError when unusable."""
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, got {type(question).__name__}")
+    # The limit counts the characters as sent (what the API schema's maxLength states), not as
+    # normalised: NFKC can lengthen some (ﷺ is 18 characters).
+    if len(question) > max_chars:
+        raise QueryError(f"the question is {len(question)} characters long; the limit is {max_chars}: shorten it")
     text = _CONTROL.sub(" ", normalize_width(question)).strip()
     if not text:
         raise QueryError("the question is empty: type a question, e.g. 2024年检查了多少家企业？")
-    if len(text) > max_chars:
-        raise QueryError(f"the question is {len(text)} characters long; the limit is {max_chars}: shorten it")
     return text
 
 

@@ -489,7 +489,7 @@ def test_upload_names_are_sanitised_into_the_uploads_folder_or_refused(
     assert written, "some names are valid after sanitising"
     assert all(p.is_relative_to(uploads) or p.is_relative_to(tmp_path / "idx") for p in written), written
     assert not (tmp_path / "uploads" / "x.txt").exists() and (tmp_path / "idx" / "CURRENT").read_text().startswith("gen-")
-    assert dict(outcomes)["../../x.txt"] == "x.txt" and dict(outcomes)["noext"] is None
+    assert dict(outcomes)["../../x.txt"] == "x.txt" and dict(outcomes)["noext"] == "noext.txt"  # read by content
 
 
 # ------------------------------------------------------------------ 5. hostile report content

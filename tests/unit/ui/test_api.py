@@ -236,11 +236,54 @@ def test_healthz(client: TestClient, base_index: FakeIndex) -> None:
 def test_openapi_docs_are_served_without_a_cdn(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/ask", "/api/search", "/api/documents", "/healthz"} <= set(paths)
-    assert {"200", "400", "401", "413", "429"} == set(paths["/api/ask"]["post"]["responses"])
+    assert {"200", "400", "413", "429", "503"} == set(paths["/api/ask"]["post"]["responses"])
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "/api/ask" in docs.text and "AskRequest" in docs.text
     assert "cdn." not in docs.text and "https://" not in docs.text
+
+
+@pytest.mark.parametrize("api_key", [None, "s3cret"])
+def test_openapi_declares_security_exactly_when_a_key_is_configured(
+    tmp_path: Path, base_index: FakeIndex, api_key: str | None
+) -> None:
+    client, _ = _client(tmp_path, base_index, api_key=api_key)
+    headers = {"X-API-Key": api_key} if api_key else {}
+    schema = client.get("/openapi.json").json()
+    operations = [op for path, ops in schema["paths"].items() if path.startswith("/api/") for op in ops.values()]
+    assert ("securitySchemes" in schema["components"]) is bool(api_key)
+    assert all(("security" in op) is bool(api_key) for op in operations)
+    assert all(("401" in op["responses"]) is bool(api_key) for op in operations)
+    assert client.get("/api/documents").status_code == (401 if api_key else 200)
+    assert client.get("/api/documents", headers=headers).status_code == 200
+
+
+def test_openapi_states_what_the_server_enforces(tmp_path: Path, base_index: FakeIndex) -> None:
+    client, _ = _client(tmp_path, base_index, max_question_chars=80)
+    schema = client.get("/openapi.json").json()
+    question = schema["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    assert question["minLength"] == 1 and question["maxLength"] == 80 and question["pattern"]
+    assert client.post("/api/ask", json={"question": "问" * 80}).status_code == 200
+    assert client.post("/api/ask", json={"question": "问" * 81}).status_code == 400
+    assert client.post("/api/ask", json={"question": "\x00\t"}).status_code == 400  # no usable character
+    levels = schema["components"]["schemas"]["FiltersIn"]["properties"]["levels"]
+    assert levels["anyOf"][0]["items"]["enum"] == ["国务院", "省", "市", "区县", "部门"]
+    upload = schema["paths"]["/api/documents"]["post"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert schema["components"]["schemas"][form]["properties"]["file"]["minLength"] == 1
+    assert {"400", "403", "413"} <= set(upload["responses"])
+    report = schema["paths"]["/report/{doc_id}"]["get"]["responses"]
+    assert {"200", "400", "404"} <= set(report) and "text/html" in report["404"]["content"]
+    assert client.get("/report/nope").status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("TRACE", "/healthz", "GET, HEAD"), ("DELETE", "/api/ask", "POST"), ("PUT", "/api/documents", "GET, HEAD, POST"),
+])
+def test_an_undeclared_method_is_405_with_allow(client: TestClient, method: str, path: str, allow: str) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
+    assert r.json()["error"] == "method_not_allowed"
 
 
 # ------------------------------------------------------------------ the reports' identity (a small portal)
@@ -560,7 +603,7 @@ def test_upload_traversal_name_stays_in_the_uploads_folder(tmp_path: Path, base_
     ("name", "data", "reason"),
     [
         ("evil.exe", b"MZ\x90\x00", "unsupported"),
-        ("noext", UNIQUE.encode(), "suffix"),
+        ("noext", b"PK\x03\x04 not a zip", "noext.docx"),  # no suffix: read by its content, a broken DOCX
         ("empty.txt", b"", ""),
         ("binary.txt", bytes(range(256)) * 8, ""),
     ],
@@ -604,10 +647,19 @@ def test_same_name_different_content_does_not_overwrite(tmp_path: Path, base_ind
         ("苏州 报告<1>.pdf", "苏州_报告_1.pdf"),
         (".hidden.md", "hidden.md"),
         ("x" * 300 + ".docx", "x" * 80 + ".docx"),
+        ("blob", "blob.txt"),
     ],
 )
 def test_safe_filename(raw: str, safe: str) -> None:
     assert safe_filename(raw) == safe
+
+
+def test_an_upload_without_a_suffix_is_read_by_its_content(tmp_path: Path, base_index: FakeIndex) -> None:
+    """Scripts often send a generic name (`file`, `blob`): the bytes say which reader to use."""
+    client, assistant = _client(tmp_path, base_index)
+    r = client.post("/api/documents", files={"file": ("file", UNIQUE.encode())})
+    assert r.status_code == 200, r.text
+    assert r.json()["filename"] == "file.txt" and r.json()["added"] == 1
 
 
 # ------------------------------------------------------------------ rendering and the report view

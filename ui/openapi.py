@@ -1,0 +1,160 @@
+"""The OpenAPI schema as this server behaves: /openapi.json tells clients (and schemathesis) the truth.
+
+FastAPI derives most of it from the endpoints; what it cannot know is added here from the
+settings: the question's length limit, whether an API key is required (security is declared
+exactly when one is configured), every error status with our JSON error shape (validation
+errors are 400 here, never FastAPI's 422), and the report view's HTML answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rag.config import Settings
+from rag.retrieve.query import USABLE_CHARACTER
+
+__all__ = ["ErrorBody", "UndeclaredMethods", "install_openapi"]
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx response body."""
+
+    error: str = Field(description="a stable code, e.g. bad_request, unauthorized, rate_limited")
+    message: str = Field(description="what went wrong and how to fix it")
+
+
+_JSON_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+_HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def install_openapi(app: FastAPI, settings: Settings) -> None:
+    """Replace `app.openapi` with FastAPI's schema corrected for `settings` (built once, cached)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _corrected(build(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _corrected(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    for name in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(name, None)
+    if not settings.api_key:
+        components.pop("securitySchemes", None)
+    for path, operations in schema.get("paths", {}).items():
+        for method, op in operations.items():
+            _correct_operation(path, method, op, settings)
+    _state_question_rules(schema, settings.max_question_chars)
+    _require_a_nonempty_file(schema)
+    return schema
+
+
+def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Settings) -> None:
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)
+    if path.startswith("/report/"):
+        responses["200"] = {"description": "the report, the cited span highlighted", **_HTML}
+        responses["400"] = {"description": "start or end is not a whole number ≥ 0", **_JSON_ERROR}
+        responses["404"] = {"description": "no report with this id is indexed", **_HTML}
+        if settings.ui_user and settings.ui_password:
+            responses["401"] = {"description": "log in on the chat page first (or send the API key)", **_HTML}
+        return
+    if not path.startswith(("/api/", "/v1/")):
+        return
+    if not settings.api_key:
+        op.pop("security", None)
+    errors = {
+        "400": "invalid request (the message says which field)",
+        "401": "API key missing or wrong" if settings.api_key else None,
+        "503": "the index or model is not usable right now",
+    }
+    if method == "post":
+        errors["413"] = "request body too large"
+    if path in ("/api/ask", "/v1/chat/completions"):
+        errors["429"] = "too many questions from this client (see Retry-After)"
+    if path == "/api/documents" and method == "post":
+        errors["400"] = "the file cannot be read as a report (unsupported type, empty, not text, broken or scanned)"
+        errors["403"] = "uploads are disabled on this server"
+    for status, description in errors.items():
+        if description:
+            responses[status] = {"description": description, **_JSON_ERROR}
+
+
+def _require_a_nonempty_file(schema: dict[str, Any]) -> None:
+    """An empty upload is refused (400), so the form's file has at least one byte."""
+    upload = schema.get("paths", {}).get("/api/documents", {}).get("post", {})
+    form = upload.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+    name = form.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+    file = schema["components"]["schemas"].get(name, {}).get("properties", {}).get("file")
+    if file is not None:
+        file["minLength"] = 1
+
+
+def _state_question_rules(schema: dict[str, Any], limit: int) -> None:
+    """What `clean_query` enforces (the length limit is a setting), stated where questions are sent."""
+    rules = {"minLength": 1, "maxLength": limit, "pattern": USABLE_CHARACTER}
+    for name in ("AskRequest",):
+        properties = schema["components"]["schemas"].get(name, {}).get("properties", {})
+        if "question" in properties:
+            properties["question"].update(rules)
+    search = schema.get("paths", {}).get("/api/search", {}).get("get", {})
+    for parameter in search.get("parameters", []):
+        if parameter.get("name") == "q":
+            parameter["schema"].update(rules)
+
+
+class UndeclaredMethods:
+    """405 with `Allow` for a method the schema does not declare on one of its paths.
+
+    HEAD passes where GET is declared, and CORS preflights pass to the CORS layer inside.
+    """
+
+    def __init__(self, app: ASGIApp, schema: Callable[[], dict[str, Any]]) -> None:
+        self.app = app
+        self._schema = schema
+        self._paths: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = self._allowed(scope["path"]) if scope["type"] == "http" else None
+        method = scope.get("method", "")
+        if allowed is None or method in allowed or _is_preflight(scope):
+            await self.app(scope, receive, send)
+            return
+        shown = ", ".join(sorted(allowed))
+        body = json.dumps({"error": "method_not_allowed", "message": f"{method} is not allowed here; use {shown}"})
+        headers = [(b"content-type", b"application/json"), (b"allow", shown.encode()),
+                   (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 405, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+    def _allowed(self, path: str) -> set[str] | None:
+        if self._paths is None:
+            self._paths = [
+                (compile_path(template)[0], _methods(operations))
+                for template, operations in self._schema().get("paths", {}).items()
+            ]
+        return next((methods for pattern, methods in self._paths if pattern.match(path)), None)
+
+
+def _methods(operations: dict[str, Any]) -> set[str]:
+    methods = {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
+    return methods | {"HEAD"} if "GET" in methods else methods
+
+
+_HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+
+
+def _is_preflight(scope: Scope) -> bool:
+    return scope.get("method") == "OPTIONS" and any(k == b"access-control-request-method" for k, _ in scope["headers"])
