@@ -9,7 +9,6 @@ the server (the traceback goes to the log).
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from typing import Annotated, Any
@@ -17,8 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +26,7 @@ from rag.errors import ConfigError, LoadError, QueryError, RagError
 from rag.index.filters import Filters
 from rag.types import Document, Hit, Level, Turn
 
-from .ratelimit import RateLimiter
+from .guards import Guards
 from .schema import LEVELS, AskResponse, DocumentOut, SearchHitOut
 from .service import Service, report_identity
 
@@ -36,14 +34,17 @@ __all__ = [
     "ASK_BODY_LIMIT",
     "AskRequest",
     "FiltersIn",
+    "PassageCount",
+    "WholeNumber",
+    "whole",
     "TurnIn",
     "JsonContentTooLarge",
     "api_router",
     "install_error_handlers",
     "hit_to_dict",
+    "error_body",
     "identity_of",
     "parse_filters",
-    "client_ip",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,18 @@ MAX_HISTORY_TURNS = 20
 MAX_K = 50
 UPLOAD_DESCRIPTION = ("a report: .txt .md .html .pdf or .docx (text in UTF-8 or GB18030); "
                       "a name without one of these suffixes is read by its content")
-# Module level: FastAPI resolves the (string) annotations of endpoints against module globals.
-_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key, when one is configured")
-_bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
+def whole(value: Any) -> Any:
+    """32.0 is the whole number 32 (JSON Schema's integer), not 32.5, "32" or true."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(whole)]
+# How many passages to return (constraints before the validator, so the schema states them).
+PassageCount = Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(whole)]
 
 
 class TurnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str
     answer: str
@@ -69,10 +75,10 @@ class TurnIn(BaseModel):
 class FiltersIn(BaseModel):
     """Restrict to reports: values of one key are alternatives, keys together narrow."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     doc_ids: list[str] | None = Field(default=None, description="report ids (GET /api/documents)")
-    years: list[StrictInt] | None = Field(default=None, description="the year in the report's name")
+    years: list[WholeNumber] | None = Field(default=None, description="the year in the report's name")
     publishers: list[str] | None = Field(default=None, description="contained in 来源")
     places: list[str] | None = Field(default=None, description="full or short: 江苏 = 江苏省")
     genres: list[str] | None = Field(default=None, description="政府工作报告, 意见…")
@@ -88,7 +94,7 @@ QUESTION = Field(description="The question, in Chinese or English", examples=["2
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = QUESTION
     history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first (for follow-ups)")
@@ -97,7 +103,7 @@ class AskRequest(BaseModel):
         description="Restrict to reports (each key a list; values of one key are alternatives, keys together narrow)",
         examples=[{"places": ["江苏省"], "genres": ["政府工作报告"], "years": [2025]}, {"levels": ["国务院"]}],
     )
-    k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return with the answer")
+    k: PassageCount | None = Field(default=None, description="Passages to return with the answer")
 
 
 def identity_of(document: Document | None) -> dict[str, Any] | None:
@@ -117,44 +123,14 @@ def parse_filters(raw: FiltersIn | dict[str, Any] | None) -> Filters | None:
     return Filters.from_mapping(raw)
 
 
-def client_ip(request: Request) -> str:
-    """The peer address (proxies' X-Forwarded-For is not trusted: it is client-controlled)."""
-    return request.client.host if request.client else "unknown"
-
-
-def api_router(service: Service, settings: Settings) -> APIRouter:
+def api_router(service: Service, settings: Settings, guards: Guards) -> APIRouter:
     """Routes under /api plus /healthz, bound to one service."""
-    limiter = RateLimiter(settings.rate_limit_per_minute)
-
-    def require_key(
-        key: Annotated[str | None, Depends(_key_header)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        if not settings.api_key:
-            return
-        given = key or (credentials.credentials if credentials else None)
-        if given is None:
-            raise HTTPException(401, "an API key is required: send it as X-API-Key or Authorization: Bearer",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
-            raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
-
-    def rate_limited(request: Request) -> None:
-        ip = client_ip(request)
-        if not limiter.allow(ip):
-            wait = limiter.retry_after(ip)
-            raise HTTPException(
-                429,
-                f"too many questions: the limit is {settings.rate_limit_per_minute} per minute; retry in {wait}s",
-                headers={"Retry-After": str(wait)},
-            )
-
     router = APIRouter()
-    api = APIRouter(prefix="/api", dependencies=[Depends(require_key)], tags=["api"])
+    api = APIRouter(prefix="/api", dependencies=[Depends(guards.require_key)], tags=["api"])
 
     @api.post(
         "/ask",
-        dependencies=[Depends(rate_limited)],
+        dependencies=[Depends(guards.rate_limited)],
         max_body_size=ASK_BODY_LIMIT,
         response_model=None,
         responses={200: {"model": AskResponse, "description": "the answer; each citation and hit has `report`"}},
@@ -221,11 +197,26 @@ def api_router(service: Service, settings: Settings) -> APIRouter:
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+          413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
+          503: "unavailable"}
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": _CODES.get(status, "error"), "message": message}, status_code=status, headers=headers)
+def error_body(path: str, status: int, message: str) -> dict[str, Any]:
+    """Our `{"error": code, "message": text}`; under /v1 OpenAI's `{"error": {"message", "type", "code"}}`,
+    which its clients read (openai raises AuthenticationError, RateLimitError… with the message)."""
+    code = _CODES.get(status, "error")
+    if path.startswith("/v1/"):
+        kind = _OPENAI_TYPES.get(status, "invalid_request_error")
+        return {"error": {"message": message, "type": kind, "code": code, "param": None}}
+    return {"error": code, "message": message}
+
+
+def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(request.url.path, status, message), status_code=status, headers=headers)
+
+
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error",
+                 500: "server_error", 503: "server_error"}
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -271,11 +262,8 @@ class JsonContentTooLarge:
                 replaced = True
                 limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
                 over = f" (over {limit / 2**20:.0f} MB)" if isinstance(limit, int) else ""
-                body = json.dumps(
-                    {"error": "payload_too_large",
-                     "message": f"the request body is too large{over}; ask a shorter question or upload a smaller file"},
-                    ensure_ascii=False,
-                ).encode()
+                message = f"the request body is too large{over}; ask a shorter question or upload a smaller file"
+                body = json.dumps(error_body(scope["path"], 413, message), ensure_ascii=False).encode()
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 413, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
@@ -294,27 +282,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return _error(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(400, _describe(list(exc.errors())))
+        return _error(request, 400, _describe(list(exc.errors())))
 
     @app.exception_handler(QueryError)
     @app.exception_handler(LoadError)
     @app.exception_handler(ConfigError)
     async def bad_input(request: Request, exc: RagError) -> JSONResponse:
-        return _error(400, str(exc))
+        return _error(request, 400, str(exc))
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-        return _error(503, "the index or model is not usable right now; the server log has details")
+        return _error(request, 503, "the index or model is not usable right now; the server log has details")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse(
-            {"error": "internal_error", "message": "internal server error; the server log has details"},
-            status_code=500,
-        )
+        return _error(request, 500, "internal server error; the server log has details")

@@ -22,7 +22,9 @@ from starlette.types import ASGIApp
 from rag.config import Settings
 
 from .api import JsonContentTooLarge, api_router, install_error_handlers
+from .chat_completions import chat_router
 from .docs import install_docs
+from .guards import Guards
 from .openapi import UndeclaredMethods, install_openapi
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
@@ -81,7 +83,9 @@ def create_app(
         )
     install_error_handlers(app)
     install_openapi(app, settings)
-    app.include_router(api_router(service, settings))
+    guards = Guards(settings)
+    app.include_router(api_router(service, settings, guards))
+    app.include_router(chat_router(service, settings, guards))
     install_docs(app)
 
     @app.get("/report/{doc_id}", response_class=HTMLResponse, tags=["page"])

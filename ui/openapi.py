@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rag.config import Settings
 from rag.retrieve.query import USABLE_CHARACTER
 
+from .api import error_body
+from .chat_completions import ChatCompletionChunk
+
 __all__ = ["ErrorBody", "UndeclaredMethods", "install_openapi"]
 
 class ErrorBody(BaseModel):
@@ -30,7 +33,21 @@ class ErrorBody(BaseModel):
     message: str = Field(description="what went wrong and how to fix it")
 
 
+class OpenAIError(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error, authentication_error, rate_limit_error, server_error…")
+    code: str | None
+    param: str | None
+
+
+class OpenAIErrorBody(BaseModel):
+    """Every 4xx/5xx response body under /v1 (the shape OpenAI's clients read)."""
+
+    error: OpenAIError
+
+
 _JSON_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+_OPENAI_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIErrorBody"}}}}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 
 
@@ -49,6 +66,10 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
 def _corrected(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    openai_error = OpenAIErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["schemas"].update(openai_error.pop("$defs"))
+    components["schemas"]["OpenAIErrorBody"] = openai_error
+    _describe_stream_events(schema)
     for name in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(name, None)
     if not settings.api_key:
@@ -87,9 +108,27 @@ def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Set
     if path == "/api/documents" and method == "post":
         errors["400"] = "the file cannot be read as a report (unsupported type, empty, not text, broken or scanned)"
         errors["403"] = "uploads are disabled on this server"
+    shape = _OPENAI_ERROR if path.startswith("/v1/") else _JSON_ERROR
     for status, description in errors.items():
         if description:
-            responses[status] = {"description": description, **_JSON_ERROR}
+            responses[status] = {"description": description, **shape}
+
+
+def _describe_stream_events(schema: dict[str, Any]) -> None:
+    """A streamed chat answer's events: each `data:` is a chunk, an error, or the final [DONE]
+    (before OpenAPI 3.2's itemSchema, `schema` of an event stream describes one event)."""
+    operation = schema.get("paths", {}).get("/v1/chat/completions", {}).get("post")
+    if operation is None:
+        return
+    chunk = ChatCompletionChunk.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema["components"]["schemas"].update(chunk.pop("$defs", {}))
+    schema["components"]["schemas"]["ChatCompletionChunk"] = chunk
+    payload = {"anyOf": [{"$ref": "#/components/schemas/ChatCompletionChunk"},
+                         {"$ref": "#/components/schemas/OpenAIErrorBody"}]}
+    data = {"anyOf": [{"const": "[DONE]"},
+                      {"type": "string", "contentMediaType": "application/json", "contentSchema": payload}]}
+    event = {"type": "object", "required": ["data"], "properties": {"data": data}}
+    operation["responses"]["200"]["content"]["text/event-stream"] = {"schema": event}
 
 
 def _require_a_nonempty_file(schema: dict[str, Any]) -> None:
@@ -105,10 +144,16 @@ def _require_a_nonempty_file(schema: dict[str, Any]) -> None:
 def _state_question_rules(schema: dict[str, Any], limit: int) -> None:
     """What `clean_query` enforces (the length limit is a setting), stated where questions are sent."""
     rules = {"minLength": 1, "maxLength": limit, "pattern": USABLE_CHARACTER}
-    for name in ("AskRequest",):
-        properties = schema["components"]["schemas"].get(name, {}).get("properties", {})
-        if "question" in properties:
-            properties["question"].update(rules)
+    schemas = schema["components"]["schemas"]
+    if "AskRequest" in schemas:
+        schemas["AskRequest"]["properties"]["question"].update(rules)
+    if "UserMessage" in schemas:  # a chat's user messages are questions: a string, or one text part
+        for branch in schemas["UserMessage"]["properties"]["content"]["anyOf"]:
+            if branch.get("type") == "string":
+                branch.update(rules)
+        schemas.get("QuestionPart", {}).get("properties", {}).get("text", {}).update(rules)
+        request = schemas["ChatCompletionRequest"]["properties"]["messages"]
+        request["contains"] = {"$ref": "#/components/schemas/UserMessage"}
     search = schema.get("paths", {}).get("/api/search", {}).get("get", {})
     for parameter in search.get("parameters", []):
         if parameter.get("name") == "q":
@@ -133,11 +178,12 @@ class UndeclaredMethods:
             await self.app(scope, receive, send)
             return
         shown = ", ".join(sorted(allowed))
-        body = json.dumps({"error": "method_not_allowed", "message": f"{method} is not allowed here; use {shown}"})
+        message = f"{method} is not allowed here; use {shown}"
+        body = json.dumps(error_body(scope["path"], 405, message), ensure_ascii=False).encode()
         headers = [(b"content-type", b"application/json"), (b"allow", shown.encode()),
                    (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 405, "headers": headers})
-        await send({"type": "http.response.body", "body": body.encode()})
+        await send({"type": "http.response.body", "body": body})
 
     def _allowed(self, path: str) -> set[str] | None:
         if self._paths is None:
