@@ -37,3 +37,22 @@ def test_chained_follow_ups_reach_back_to_the_standalone_question():
 def test_needs_context():
     assert needs_context("其中有多少家已通过审批准入？")
     assert not needs_context("2025年有哪些工作打算？")
+
+
+@pytest.mark.parametrize(("first", "second", "asked"), [
+    ("江苏省2026年地区生产总值增长目标是多少？", "那2025年呢？", "江苏省2025年地区生产总值增长目标是多少？"),
+    ("江苏省2026年地区生产总值增长目标是多少？", "浙江省的呢？", "浙江省2026年地区生产总值增长目标是多少？"),
+    ("吉林2025年城镇化率是多少？", "那黑龙江呢", "黑龙江省2025年城镇化率是多少？"),
+    ("What was Jiangsu's 2026 GDP growth target?", "What about 2025?", "What was Jiangsu's 2025 GDP growth target?"),
+])
+def test_an_elliptical_follow_up_asks_the_previous_question_of_another_year_or_place(first, second, asked):
+    assert rewrite_followup(second, [Turn(first, "…")]) == asked
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("江苏省2026年地区生产总值增长目标是多少？", "那2025年的进出口呢？"),  # asks more than another year
+    ("2025年和2026年江苏的增长目标各是多少？", "那2024年呢？"),  # two years: which one is replaced is unclear
+    ("2024年检查了多少家企业？", "那依申请公开的呢？"),  # no year or place
+])
+def test_other_follow_ups_are_searched_with_the_previous_question(first, second):
+    assert rewrite_followup(second, [Turn(first, "…")]) == f"{first.rstrip('？')} {second}"
