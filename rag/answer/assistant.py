@@ -127,10 +127,15 @@ class Assistant:
             yield _with_query(not_found_answer(text, shown), query, text)
             return
 
+        # The question the passages must answer: the follow-up's own words when it was searched
+        # beside the previous question (那54家是哪个区的: 区 picks the sentence), the rewrite when it
+        # replaces the follow-up (那2025年呢 → 江苏省2025年…预期目标是多少).
+        asked = text if text in query else query
+
         def extractive() -> Answer:
             # composed only when shown: with an LLM configured, only when the LLM answer is not
             if len(parts) == 1:
-                return self._extractive(text, hits, scope)
+                return self._extractive(asked, hits, scope)
             answers = [self._extractive(p.question, h, _narrowed(scope, p)) for p, h in answered]
             return combine_answers(text, parts, answers, hits, self.index.documents)
 
@@ -235,7 +240,7 @@ def _checked_history(history: object) -> tuple[Turn, ...]:
 
 
 def _with_query(answer: Answer, query: str, question: str) -> Answer:
-    return replace(answer, rewritten_query=query if query != question else None)
+    return replace(answer, question=question, rewritten_query=query if query != question else None)
 
 
 def ask(question: str, index_dir: Path | str | None = None, history: Sequence[Turn] = ()) -> Answer:
