@@ -7,6 +7,7 @@ tree, and run from an empty folder: whatever the wheel lacks, this test lacks.
 
 from __future__ import annotations
 
+import os
 import shutil
 import site
 import subprocess
@@ -54,7 +55,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_wheel_install_answers_in_llm_mode_with_its_own_prompts(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the fresh venv, its site-packages) with the wheel installed: `policyqa` on its bin/."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "source"
     source.mkdir()
     for name in SOURCES:
@@ -84,14 +88,20 @@ def test_wheel_install_answers_in_llm_mode_with_its_own_prompts(tmp_path: Path) 
     # The dependencies come from the project's environment; its own source tree does not (a path
     # line in a .pth file does not run that folder's .pth files, so the editable install stays out).
     (fresh_site / "project-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(fresh_site), str(wheel)],
+    subprocess.run(  # pip --python: the venv's own install, console script included
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
         check=True,
         capture_output=True,
         text=True,
     )
     assert (fresh_site / "rag" / "prompts" / "answer_system.txt").is_file()
+    assert (venv / "bin" / "policyqa").is_file()
+    return venv, fresh_site
 
+
+def test_wheel_install_answers_in_llm_mode_with_its_own_prompts(tmp_path: Path, installed: tuple[Path, Path]) -> None:
+    venv, fresh_site = installed
+    python = venv / "bin" / "python"
     work = tmp_path / "work"
     work.mkdir()
     report = work / SAMPLE.name
@@ -106,3 +116,26 @@ def test_wheel_install_answers_in_llm_mode_with_its_own_prompts(tmp_path: Path) 
     assert Path(result["rag"]).is_relative_to(fresh_site)  # the wheel's code, not the source tree
     assert result["mode"] == "llm" and "54家" in result["text"] and "入库登记54家" in result["quote"]
     assert result["prompt_starts"] == (ROOT / "prompts" / "answer_system.txt").read_text(encoding="utf-8")[:10]
+
+
+def test_wheel_command_line_sets_up_indexes_and_answers(tmp_path: Path, installed: tuple[Path, Path]) -> None:
+    """What a new user types after `pip install policyqa-*.whl`: setup (the model, cold), index, ask."""
+    venv, _ = installed
+    policyqa = str(venv / "bin" / "policyqa")
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy2(SAMPLE, work / SAMPLE.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    env.update(POLICYQA_CACHE_DIR=str(tmp_path / "cache"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               PYTHONPATH="")  # nothing of the source tree on the path
+
+    def run(*args: str) -> str:
+        done = subprocess.run([policyqa, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, (args, done.stdout[-1000:], done.stderr[-2000:])
+        return done.stdout
+
+    assert "ready" in run("setup")
+    assert "1 added" in run("index", SAMPLE.name, "--index", "idx")
+    answer = run("ask", "2024年检查吴江区科技型中小企业入库登记多少家？", "--index", "idx")
+    assert "54家" in answer and "[1]" in answer
+    assert not (work / "index").exists() and (work / "idx" / "CURRENT").is_file()  # wrote where told, nothing else
