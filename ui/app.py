@@ -7,7 +7,6 @@ on `settings.host:settings.port` (loopback by default).
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
 import time
@@ -18,6 +17,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from rag.config import Settings
 
@@ -45,11 +45,18 @@ _REPORT_HEADERS = {
 
 class _PolicyQAApp(FastAPI):
     """FastAPI whose outermost layers give body-limit 413s our JSON error shape (the app-level
-    limit sits outside user middleware, so a plain `add_middleware` would not see it) and
-    answer 405 to methods the schema does not declare (else the page mounted at / says 404)."""
+    limit sits outside user middleware, so a plain `add_middleware` would not see it), answer
+    405 to methods the schema does not declare (else the page mounted at / says 404) and, behind
+    trusted proxies, take the client's address from X-Forwarded-For (in the app, so any ASGI
+    server behaves the same; `serve` turns uvicorn's own handling off)."""
+
+    trusted_proxies: tuple[str, ...] = ()
 
     def build_middleware_stack(self) -> ASGIApp:
-        return JsonContentTooLarge(UndeclaredMethods(super().build_middleware_stack(), self.openapi))
+        app: ASGIApp = JsonContentTooLarge(UndeclaredMethods(super().build_middleware_stack(), self.openapi))
+        if self.trusted_proxies:
+            app = ProxyHeadersMiddleware(app, trusted_hosts=list(self.trusted_proxies))  # type: ignore[arg-type]
+        return app
 
 
 def create_app(
@@ -74,6 +81,7 @@ def create_app(
         max_body_size=settings.max_upload_mb * 2**20 + MULTIPART_OVERHEAD,
     )
     app.state.service = service
+    app.trusted_proxies = settings.trusted_proxies
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -96,7 +104,7 @@ def create_app(
         end: Annotated[int | None, Query(ge=0)] = None,
     ) -> HTMLResponse:
         """The full report text, with [start, end) highlighted as <mark id="c-{start}">."""
-        if not _may_read_reports(request, app, settings):
+        if not _may_read_reports(request, app, settings, guards):
             return HTMLResponse("<!doctype html><meta charset=utf-8><p>请先登录。</p>", 401, headers=_REPORT_HEADERS)
         document = service.document(doc_id)
         if document is None:
@@ -130,14 +138,12 @@ def create_app(
     return app
 
 
-def _may_read_reports(request: Request, app: FastAPI, settings: Settings) -> bool:
-    """With page login on, the report view needs the page's session (or the API key)."""
+def _may_read_reports(request: Request, app: FastAPI, settings: Settings, guards: Guards) -> bool:
+    """With page login on, the report view needs the page's session (or an API key)."""
     if not (settings.ui_user and settings.ui_password):
         return True
-    if settings.api_key:
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if given and hmac.compare_digest(given.encode(), settings.api_key.encode()):
-            return True
+    if guards.sends_a_valid_key(request):
+        return True
     for route in app.routes:  # the mounted Gradio app keeps the login tokens
         gradio_app = getattr(route, "app", None)
         tokens = getattr(gradio_app, "tokens", None)
@@ -188,7 +194,7 @@ def serve(settings: Settings | None = None) -> None:
     app = create_app(assistant, settings)
     if not _is_loopback(settings.host):
         # The API key guards /api/*, the login guards the page: each surface is open without its own.
-        if not settings.api_key:
+        if not (settings.api_key or settings.api_keys):
             log.warning("serving on %s without POLICYQA_API_KEY: anyone on the network can use /api/*", settings.host)
         if not settings.ui_user:
             log.warning("serving on %s without POLICYQA_UI_USER/PASSWORD: anyone on the network can use the chat page",
@@ -202,4 +208,6 @@ def serve(settings: Settings | None = None) -> None:
         f"  API docs:  http://{shown}:{settings.port}/docs",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; the app
+    # reads it from POLICYQA_TRUSTED_PROXIES only.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)

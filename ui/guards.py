@@ -3,6 +3,12 @@
 One `Guards` per app, shared by every route that answers questions (`/api/ask`,
 `/v1/chat/completions`), so a client has one budget whichever protocol it speaks.
 Both are FastAPI dependencies: `Depends(guards.require_key)`, `Depends(guards.rate_limited)`.
+
+A client is its API key when it sends a valid one (each key has its own budget:
+`POLICYQA_API_KEYS` gives a portal backend its own limit), else its address. The address
+is the peer's, or, behind a proxy listed in `POLICYQA_TRUSTED_PROXIES`, the one the proxy
+puts in X-Forwarded-For (`ui.app` installs the proxy-header handling; nobody else's
+header is read).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from rag.config import Settings
+from rag.config import ClientKey, Settings, client_keys
 
 from .ratelimit import RateLimiter
 
@@ -25,38 +31,59 @@ _bearer = HTTPBearer(auto_error=False, description="the API key as a bearer toke
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (proxies' X-Forwarded-For is not trusted: it is client-controlled)."""
+    """The client's address: the peer's, or a trusted proxy's X-Forwarded-For (resolved before here)."""
     return request.client.host if request.client else "unknown"
 
 
 class Guards:
-    """The API key (when `settings.api_key` is set) and `settings.rate_limit_per_minute` per client."""
+    """The API keys (when any is configured) and the questions per minute of each client."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.keys = client_keys(settings)
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+
+    def _key_of(self, key: str | None, credentials: HTTPAuthorizationCredentials | str | None) -> ClientKey | None:
+        token = credentials.credentials if isinstance(credentials, HTTPAuthorizationCredentials) else credentials
+        given = key or token
+        if given is None:
+            return None
+        # compare with every key (no early exit), so timing does not tell which one was close
+        matches = [k for k in self.keys if hmac.compare_digest(given.encode(), k.secret.encode())]
+        return matches[0] if matches else None
+
+    def sends_a_valid_key(self, request: Request) -> bool:
+        """Does the request carry one of the keys (X-API-Key or a bearer token)?"""
+        bearer = request.headers.get("authorization", "")
+        token = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        return self._key_of(request.headers.get("x-api-key"), token) is not None
 
     def require_key(
         self,
         key: Annotated[str | None, Depends(_key_header)],
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
-        expected = self.settings.api_key
-        if not expected:
+        if not self.keys:
             return
-        given = key or (credentials.credentials if credentials else None)
-        if given is None:
+        if key is None and credentials is None:
             raise HTTPException(401, "an API key is required: send it as X-API-Key or Authorization: Bearer",
                                 headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if self._key_of(key, credentials) is None:
             raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
 
-    def rate_limited(self, request: Request) -> None:
-        ip = client_ip(request)
-        if not self.limiter.allow(ip):
-            wait = self.limiter.retry_after(ip)
+    def rate_limited(
+        self,
+        request: Request,
+        key: Annotated[str | None, Depends(_key_header)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        client = self._key_of(key, credentials)
+        bucket, limit = (f"key:{client.name}", client.per_minute) if client else (f"ip:{client_ip(request)}", None)
+        if not self.limiter.allow(bucket, limit):
+            wait = self.limiter.retry_after(bucket)
+            shown = self.settings.rate_limit_per_minute if limit is None else limit
             raise HTTPException(
                 429,
-                f"too many questions: the limit is {self.settings.rate_limit_per_minute} per minute; retry in {wait}s",
+                f"too many questions: the limit is {shown} per minute; retry in {wait}s",
                 headers={"Retry-After": str(wait)},
             )

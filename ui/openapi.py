@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rag.config import Settings
+from rag.config import Settings, client_keys
 from rag.retrieve.query import USABLE_CHARACTER
 
 from .api import error_body
@@ -72,7 +72,7 @@ def _corrected(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
     _describe_stream_events(schema)
     for name in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(name, None)
-    if not settings.api_key:
+    if not client_keys(settings):
         components.pop("securitySchemes", None)
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
@@ -94,11 +94,11 @@ def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Set
         return
     if not path.startswith(("/api/", "/v1/")):
         return
-    if not settings.api_key:
+    if not client_keys(settings):
         op.pop("security", None)
     errors = {
         "400": "invalid request (the message says which field)",
-        "401": "API key missing or wrong" if settings.api_key else None,
+        "401": "API key missing or wrong" if client_keys(settings) else None,
         "503": "the index or model is not usable right now",
     }
     if method == "post":

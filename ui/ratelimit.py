@@ -12,11 +12,11 @@ __all__ = ["RateLimiter"]
 class RateLimiter:
     """`per_minute` requests per key per minute, with bursts up to `per_minute`.
 
-    Each key has a bucket of `per_minute` tokens that refills continuously;
-    a request takes one token or is refused. `per_minute <= 0` disables limiting.
+    Each key has a bucket of `per_minute` tokens (or its own limit, given per call) that refills
+    continuously; a request takes one token or is refused. A limit <= 0 disables limiting.
     >>> limiter = RateLimiter(2, clock=lambda: 0.0)
-    >>> [limiter.allow("a") for _ in range(3)]
-    [True, True, False]
+    >>> [limiter.allow("a") for _ in range(3)], limiter.allow("portal", per_minute=600)
+    ([True, True, False], True)
     """
 
     MAX_KEYS = 10_000  # forget full buckets beyond this many clients
@@ -24,34 +24,34 @@ class RateLimiter:
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
+        self._buckets: dict[str, tuple[float, float, int]] = {}  # key -> (tokens, last time, its limit)
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
-        """Take a token for `key` if one is left."""
-        if self.per_minute <= 0:
+    def allow(self, key: str, per_minute: int | None = None) -> bool:
+        """Take a token for `key` (whose limit is `per_minute`, else the limiter's) if one is left."""
+        limit = self.per_minute if per_minute is None else per_minute
+        if limit <= 0:
             return True
         now = self._clock()
-        rate = self.per_minute / 60.0
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            tokens, last, _ = self._buckets.get(key, (float(limit), now, limit))
+            tokens = min(float(limit), tokens + (now - last) * limit / 60.0)
             allowed = tokens >= 1.0
-            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now, limit)
             if len(self._buckets) > self.MAX_KEYS:
-                self._forget_full(now, rate)
+                self._forget_full(now)
         return allowed
 
     def retry_after(self, key: str) -> int:
         """Seconds until `key` has a token again (at least 1)."""
-        if self.per_minute <= 0:
-            return 0
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.per_minute), self._clock()))
-        missing = max(0.0, 1.0 - tokens - (self._clock() - last) * self.per_minute / 60.0)
-        return max(1, int(missing * 60.0 / self.per_minute + 0.999))
+            tokens, last, limit = self._buckets.get(key, (float(self.per_minute), self._clock(), self.per_minute))
+        if limit <= 0:
+            return 0
+        missing = max(0.0, 1.0 - tokens - (self._clock() - last) * limit / 60.0)
+        return max(1, int(missing * 60.0 / limit + 0.999))
 
-    def _forget_full(self, now: float, rate: float) -> None:
-        for key, (tokens, last) in list(self._buckets.items()):
-            if tokens + (now - last) * rate >= self.per_minute:
+    def _forget_full(self, now: float) -> None:
+        for key, (tokens, last, limit) in list(self._buckets.items()):
+            if tokens + (now - last) * limit / 60.0 >= limit:
                 del self._buckets[key]
