@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,9 @@ class Settings:
     # Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); no one else's is read.
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    # The address users reach the server at (https://portal.example/policyqa/), for the report links
+    # the chat endpoint puts in its answers; default: the address the request was sent to.
+    public_url: str | None = None
     allow_upload: bool = True
     ui_user: str | None = None
     ui_password: str | None = None
@@ -109,6 +113,8 @@ class Settings:
                     f"trusted_proxies (POLICYQA_TRUSTED_PROXIES) must be addresses or CIDR ranges, got {proxy!r}"
                 ) from None
         client_keys(self)  # raises ConfigError on a malformed entry
+        if self.public_url is not None and not re.match(r"https?://[^/\s]+(/\S*)?$", self.public_url):
+            raise ConfigError(f"public_url (POLICYQA_PUBLIC_URL) must be an http(s) URL, got {self.public_url!r}")
         if not (math.isfinite(self.llm_timeout) and self.llm_timeout > 0):
             raise ConfigError(
                 f"llm_timeout (POLICYQA_LLM_TIMEOUT) must be a positive number of seconds, got {self.llm_timeout}"

@@ -53,8 +53,8 @@ log = logging.getLogger(__name__)
 ASK_BODY_LIMIT = 1 * 2**20
 MAX_HISTORY_TURNS = 20
 MAX_K = 50
-UPLOAD_DESCRIPTION = ("a report: .txt .md .html .pdf or .docx (text in UTF-8 or GB18030); "
-                      "a name without one of these suffixes is read by its content")
+UPLOAD_DESCRIPTION = ("one report: .txt .md .html .pdf or .docx (text in UTF-8 or GB18030); "
+                      "a name without a suffix (file, blob) is read by its content")
 def whole(value: Any) -> Any:
     """32.0 is the whole number 32 (JSON Schema's integer), not 32.5, "32" or true."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -89,7 +89,8 @@ class FiltersIn(BaseModel):
 
 # The assistant checks the question (`clean_query`: one usable character, the length limit of the
 # settings); `ui.openapi` states those rules in the schema. Not checked here too: pydantic's regex
-# engine refuses lone surrogates, which the assistant drops and answers around.
+# engine refuses lone surrogates, which the assistant drops (a question of nothing else is empty:
+# the one case the schema's pattern cannot state, as patterns cannot name surrogates portably).
 QUESTION = Field(description="The question, in Chinese or English", examples=["2024年检查了多少家企业？"])
 
 
@@ -104,6 +105,13 @@ class AskRequest(BaseModel):
         examples=[{"places": ["江苏省"], "genres": ["政府工作报告"], "years": [2025]}, {"levels": ["国务院"]}],
     )
     k: PassageCount | None = Field(default=None, description="Passages to return with the answer")
+
+
+async def _one_file(request: Request) -> None:
+    """One report per upload: a second `file` part would otherwise be dropped without a word."""
+    form = await request.form()
+    if len(form.getlist("file")) > 1:
+        raise HTTPException(400, "send one file per request (this one has several `file` parts)")
 
 
 def identity_of(document: Document | None) -> dict[str, Any] | None:
@@ -179,7 +187,7 @@ def api_router(service: Service, settings: Settings, guards: Guards) -> APIRoute
         """The indexed reports: metadata, identity (issuer, level, place, genre, year, 文号…) and chunk counts."""
         return [info.to_dict() for info in service.document_infos()]
 
-    @api.post("/documents")
+    @api.post("/documents", dependencies=[Depends(_one_file)])
     def upload(file: Annotated[UploadFile, File(description=UPLOAD_DESCRIPTION)]) -> dict[str, Any]:
         """Add a report to the index; it is searchable as soon as this returns."""
         if not settings.allow_upload:

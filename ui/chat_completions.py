@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,13 +71,28 @@ class UserMessage(BaseModel):
     content: str | Annotated[list[QuestionPart], Field(min_length=1, max_length=1)]
 
 
+class ContentPart(BaseModel):
+    """A part of an earlier message: text, or a kind this server does not read (refusal, image…)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: str
+    text: str | None = None
+
+
 class OtherMessage(BaseModel):
     """An earlier answer (assistant), or a message PolicyQA does not take instructions from."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["system", "developer", "assistant", "tool", "function"]
-    content: str | list[TextPart] | None = None
+    content: str | list[ContentPart] | None = None
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: Literal["text"]
 
 
 class StreamOptions(BaseModel):
@@ -98,6 +113,10 @@ class ChatCompletionRequest(BaseModel):
     )
     stream: bool = False
     stream_options: StreamOptions | None = None
+    n: Literal[1] = Field(default=1, description="one answer per question (the reports give one)")
+    response_format: ResponseFormat | None = Field(default=None, description="text only: answers are cited prose")
+    tool_choice: Literal["none", "auto"] | None = Field(
+        default=None, description="PolicyQA calls no tools; a required tool call cannot be met")
     filters: FiltersIn | None = Field(default=None, description="PolicyQA: restrict to reports, as in /api/ask")
     k: PassageCount | None = Field(default=None, description="PolicyQA: passages retrieved")
 
@@ -208,12 +227,17 @@ def chat_router(service: Service, settings: Settings, guards: Guards) -> APIRout
         """Answer the conversation's last user message, citing the reports (OpenAI's protocol)."""
         question, history = conversation(body.messages, settings.max_question_chars)
         filters = parse_filters(body.filters)
-        base = str(request.base_url)
+        base = settings.public_url.rstrip("/") + "/" if settings.public_url else str(request.base_url)
         reply = _Reply(body, question, history, filters, base, service)
         if body.stream:
             return StreamingResponse(reply.chunks(), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         return reply.completion()
+
+    @router.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+    def unknown(path: str) -> None:
+        """OpenAI's 404 for paths this server does not have (else the page mounted at / answers)."""
+        raise HTTPException(404, f"no such endpoint: /v1/{path}; this server has /v1/chat/completions and /v1/models")
 
     return router
 
@@ -245,10 +269,10 @@ def conversation(messages: list[UserMessage | OtherMessage], max_chars: int) -> 
     return question, turns[-MAX_HISTORY_TURNS:]
 
 
-def _text(content: str | list[TextPart] | None) -> str:
+def _text(content: str | list[TextPart] | list[ContentPart] | None) -> str:
     if content is None:
         return ""
-    return content if isinstance(content, str) else "\n".join(part.text for part in content)
+    return content if isinstance(content, str) else "\n".join(part.text for part in content if part.text)
 
 
 def strip_sources(text: str) -> str:
@@ -344,11 +368,11 @@ class _Reply:
             answer = self._answer()
         except Exception as exc:  # the stream has begun: the error travels in it, as OpenAI's does
             if isinstance(exc, QueryError):
-                message = str(exc)
+                message, kind = str(exc), "invalid_request_error"
             else:
                 log.exception("streamed answer to %r failed", self.question)
-                message = "the answer failed; the server log has details"
-            yield _event({"error": {"message": message, "type": "server_error", "code": None, "param": None}})
+                message, kind = "the answer failed; the server log has details", "server_error"
+            yield _event({"error": {"message": message, "type": kind, "code": None, "param": None}})
             yield "data: [DONE]\n\n"
             return
         content, references = self._content(answer)

@@ -174,7 +174,8 @@ def safe_filename(name: str, data: bytes = b"") -> str:
     Directories are dropped (both separators), characters outside letters,
     digits, `_-.` and CJK become `_`, runs of dots collapse (no `..`), leading
     dots go (no hidden files) and the stem is cut to MAX_NAME_CHARS. A name
-    without a type suffix gets the one its content shows (`sniffed_suffix`).
+    without a type suffix gets the one its content shows (`sniffed_suffix`); one that is
+    not supported (.doc, .xlsx) is refused by the loader, which names the supported ones.
     >>> safe_filename("../../x.txt")
     'x.txt'
     >>> safe_filename("C:\\\\报告 2024<1>.txt")
@@ -185,7 +186,7 @@ def safe_filename(name: str, data: bytes = b"") -> str:
     base = re.split(r"[\\/]", name or "")[-1]
     base = _DOTS.sub(".", _UNSAFE.sub("_", base))
     stem, dot, suffix = base.rpartition(".")
-    if not dot or len(suffix) > 10:
+    if not dot or len(suffix) > 10:  # blob, or no suffix but a dotted name: read by content
         stem, suffix = base, sniffed_suffix(data).lstrip(".")
     stem = stem.lstrip(".")[:MAX_NAME_CHARS].strip("._") or "upload"
     return f"{stem}.{suffix.lower()}"

@@ -30,7 +30,8 @@ _ELLIPTICAL = re.compile(
     r"|^(?:what|how) about\s+(?P<english>.{1,30})$",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:\s*年)?(?!\d)")
+# a year, not 2000亿元 or 2025.5 (the same reading as scope's)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 
 
 def needs_context(question: str) -> bool:
@@ -51,8 +52,20 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str:
     """
     if not history or not needs_context(question):
         return question
-    previous = _last_standalone(history)
+    previous = _standalone(history)
     return _refocused(question, previous) or f"{previous.rstrip(' ?？。')} {question}"
+
+
+def _standalone(history: Sequence[Turn]) -> str:
+    """The conversation's question as it stands after its turns: the last standalone question,
+    refocused by each elliptical turn since (江苏2026…? → 浙江呢 → 那2025年呢 asks of 浙江 2025)."""
+    current: str | None = None
+    for turn in history:
+        if current is None or not needs_context(turn.question):
+            current = turn.question
+        else:
+            current = _refocused(turn.question, current) or current
+    return current or history[-1].question
 
 
 def _refocused(question: str, previous: str) -> str | None:
@@ -82,8 +95,11 @@ def _refocused(question: str, previous: str) -> str | None:
         new = re.sub(r"\d{4}", years[0][:4], old[0])  # the old mention's form: 2026年 → 2025年, 2026 → 2025
         return previous.replace(old[0], new, 1)
     old_places = places_in(previous)
-    named = [a for a in sorted(place_aliases(old_places[0]), key=len, reverse=True) if a in previous] if len(old_places) == 1 else []
-    return previous.replace(named[0], places[0], 1) if named else None
+    if len(old_places) != 1:
+        return None
+    aliases = sorted(place_aliases(old_places[0]), key=len, reverse=True)
+    named = re.compile("|".join(re.escape(a) for a in aliases))
+    return named.sub(places[0], previous) if named.search(previous) else None
 
 
 def _rest(focus: str, years: list[str], places: list[str]) -> str:
@@ -91,11 +107,3 @@ def _rest(focus: str, years: list[str], places: list[str]) -> str:
     for name in (*years, *(a for p in places for a in sorted(place_aliases(p), key=len, reverse=True))):
         focus = focus.replace(name, "", 1)
     return re.sub(r"(?i)[\s的年度]|\b(?:in|the|year|province)\b", "", focus)
-
-
-def _last_standalone(history: Sequence[Turn]) -> str:
-    """The most recent question that did not itself lean on an earlier one."""
-    for turn in reversed(history):
-        if not needs_context(turn.question):
-            return turn.question
-    return history[-1].question

@@ -46,8 +46,10 @@ _KIND_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 # Control characters, and unpaired UTF-16 surrogates ("\ud800" in JSON): no encoder or tokenizer takes those.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-# A question must hold one character that is neither white space nor control (the API schema's pattern).
-USABLE_CHARACTER = r"[^\s\x00-\x1f\x7f]"
+# A question must hold one character that is neither white space nor control. Spelt out, not \s:
+# the API schema states it as a pattern, and ECMA-262's \s (JSON Schema's) is not Python's.
+USABLE_CHARACTER = r"[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_USABLE = re.compile(USABLE_CHARACTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ def clean_query(question: str, max_chars: int = MAX_QUERY_CHARS) -> str:
     if len(question) > max_chars:
         raise QueryError(f"the question is {len(question)} characters long; the limit is {max_chars}: shorten it")
     text = _CONTROL.sub(" ", normalize_width(question)).strip()
-    if not text:
+    if not _USABLE.search(question) or not text:
         raise QueryError("the question is empty: type a question, e.g. 2024年检查了多少家企业？")
     return text
 

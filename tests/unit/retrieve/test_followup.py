@@ -56,3 +56,15 @@ def test_an_elliptical_follow_up_asks_the_previous_question_of_another_year_or_p
 ])
 def test_other_follow_ups_are_searched_with_the_previous_question(first, second):
     assert rewrite_followup(second, [Turn(first, "…")]) == f"{first.rstrip('？')} {second}"
+
+
+def test_chained_elliptical_follow_ups_keep_every_change():
+    history = [Turn("江苏省2026年地区生产总值增长目标是多少？", "…"), Turn("浙江呢？", "…")]
+    assert rewrite_followup("那2025年呢？", history) == "浙江省2025年地区生产总值增长目标是多少？"
+    history = [Turn("江苏省2026年地区生产总值增长目标是多少？", "…"), Turn("那2025年呢？", "…")]
+    assert rewrite_followup("浙江呢？", history) == "浙江省2025年地区生产总值增长目标是多少？"
+
+
+def test_a_figure_is_no_year_to_replace():
+    first = "江苏省计划投资2000亿元建设什么？"
+    assert rewrite_followup("那2025年呢？", [Turn(first, "…")]) == f"{first.rstrip('？')} 那2025年呢？"

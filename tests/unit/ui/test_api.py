@@ -662,6 +662,13 @@ def test_an_upload_without_a_suffix_is_read_by_its_content(tmp_path: Path, base_
     assert r.json()["filename"] == "file.txt" and r.json()["added"] == 1
 
 
+def test_an_upload_of_several_files_is_refused_not_cut_to_one(tmp_path: Path, base_index: FakeIndex) -> None:
+    client, assistant = _client(tmp_path, base_index)
+    r = client.post("/api/documents", files=[("file", ("a.txt", UNIQUE.encode())), ("file", ("b.txt", HOSTILE.encode()))])
+    assert r.status_code == 400 and "one file" in r.json()["message"]
+    assert assistant.index.add_calls == []
+
+
 # ------------------------------------------------------------------ rendering and the report view
 
 

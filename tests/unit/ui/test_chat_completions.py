@@ -122,6 +122,10 @@ def test_api_key_and_rate_limit_are_the_apis(tmp_path: Path, index: FakeIndex) -
     ({"model": "policyqa", "messages": [{"role": "user", "content": "问" * 501}]}, "limit"),
     ({"model": "policyqa", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
      "messages"),
+    ({"model": "policyqa", "n": 2, "messages": [{"role": "user", "content": QUESTION}]}, "n"),
+    ({"model": "policyqa", "response_format": {"type": "json_object"}, "messages": [{"role": "user", "content": QUESTION}]},
+     "response_format"),
+    ({"model": "policyqa", "tool_choice": "required", "messages": [{"role": "user", "content": QUESTION}]}, "tool_choice"),
 ])
 def test_bad_requests_are_400_in_openais_error_shape(tmp_path: Path, index: FakeIndex, body: dict, needle: str) -> None:
     client, _ = _client(tmp_path, index)
@@ -152,3 +156,38 @@ def test_an_unverified_draft_never_reaches_the_stream(tmp_path: Path, index: Fak
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "99家" not in text and "11家[1]" in text
     assert chunks[-1].model_extra["notice"].startswith("大模型的回答未通过核对")
+
+
+def test_earlier_turns_may_hold_parts_this_server_does_not_read(tmp_path: Path, index: FakeIndex) -> None:
+    client, assistant = _client(tmp_path, index)
+    r = client.post("/v1/chat/completions", json={"model": "policyqa", "messages": [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": [{"type": "refusal", "refusal": "…"}, {"type": "text", "text": "11家[1]"}]},
+        {"role": "user", "content": "其中入库登记的有多少家？"},
+    ]})
+    assert r.status_code == 200, r.text
+    assert assistant.histories[-1] == (Turn(QUESTION, "11家[1]"),)
+
+
+def test_report_links_use_the_public_url_when_set(tmp_path: Path, index: FakeIndex) -> None:
+    client, _ = _client(tmp_path, index, public_url="https://portal.example/policyqa/")
+    r = client.post("/v1/chat/completions", json={"model": "policyqa", "messages": [{"role": "user", "content": QUESTION}]},
+                    headers={"Host": "evil.example"})
+    assert all(ref["url"].startswith("https://portal.example/policyqa/report/") for ref in r.json()["references"])
+    assert "evil.example" not in r.json()["choices"][0]["message"]["content"]
+
+
+def test_an_unknown_v1_path_is_openais_404(tmp_path: Path, index: FakeIndex) -> None:
+    client, _ = _client(tmp_path, index)
+    r = client.get("/v1/embeddings")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+
+
+@pytest.mark.parametrize("api_key", [None, "s3cret"])
+def test_the_schema_declares_v1_security_exactly_when_a_key_is_set(tmp_path: Path, index: FakeIndex, api_key) -> None:
+    client, _ = _client(tmp_path, index, api_key=api_key)
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/chat/completions", "/v1/models"):
+        for op in paths[path].values():
+            assert ("security" in op) is bool(api_key) and ("401" in op["responses"]) is bool(api_key)
+            assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("OpenAIErrorBody")
