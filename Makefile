@@ -8,7 +8,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install system-deps index ask serve unit e2e lint eval eval-real bench imports clean
+.PHONY: run test install system-deps llm-server index ask serve unit e2e lint eval eval-real bench imports clean
 
 run: install index
 	$(BIN)/policyqa ask "2024年检查了多少家企业？" --index $(INDEX)
@@ -16,7 +16,7 @@ run: install index
 
 # The dev eval runs over the sample report alone: the dev gold set asks about it, and its figures
 # stay comparable however many reports data/reports bundles.
-test: install system-deps
+test: install system-deps llm-server
 	$(BIN)/ruff check rag ui evals benchmarks tests tools cli.py prompts conftest.py
 	$(BIN)/pytest -q
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports/suzhou-kjj-2024-fzzf.txt --out evals/out/dev --system both --thresholds evals/thresholds.json
@@ -33,11 +33,20 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/policyqa setup
 	touch $@
 
-# System packages the tests need: a CJK font (PDF fixtures) and Chromium (browser test).
+# System packages the tests need: a CJK font (PDF fixtures), Chromium (browser test), nginx (proxy test).
 system-deps:
-	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -x /usr/bin/chromium ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei chromium >/dev/null; \
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei chromium nginx >/dev/null; \
 	fi
+
+# llama.cpp's server and a tiny real model for the LLM-mode e2e test. The wheel is built from source
+# once (~6-11 min on 2 cores) into WHEELS, outside the checkout, so later runs on this machine reuse it.
+WHEELS ?= $(HOME)/.cache/policyqa/wheels
+LLAMA  := llama_cpp_python-0.3.36
+llm-server: install
+	@ls $(WHEELS)/$(LLAMA)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel -q --no-deps "llama-cpp-python==0.3.36" -w $(WHEELS)
+	$(BIN)/pip install -q --no-deps --find-links $(WHEELS) -r requirements-llm.lock
 
 index: install
 	$(BIN)/policyqa index data/reports --index $(INDEX)

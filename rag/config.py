@@ -61,6 +61,7 @@ class Settings:
     llm_api_key: str | None = None
     llm_model_path: str | None = None  # GGUF file for llamacpp
     llm_timeout: float = 60.0
+    llm_max_tokens: int = 1024  # the longest answer a model may write (a rambling one stops here)
     # Server
     host: str = "127.0.0.1"
     port: int = 7860
@@ -102,7 +103,7 @@ class Settings:
                 f"rate_limit_per_minute (POLICYQA_RATE_LIMIT_PER_MINUTE) must be 0 (off) or more, "
                 f"got {self.rate_limit_per_minute}"
             )
-        for name in ("max_question_chars", "max_upload_mb"):
+        for name in ("max_question_chars", "max_upload_mb", "llm_max_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} (POLICYQA_{name.upper()}) must be at least 1, got {getattr(self, name)}")
         for proxy in self.trusted_proxies:

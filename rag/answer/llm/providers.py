@@ -16,9 +16,7 @@ from ...errors import ConfigError
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["build_chat_model", "MAX_ANSWER_TOKENS"]
-
-MAX_ANSWER_TOKENS = 1024
+__all__ = ["build_chat_model"]
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel | None:
@@ -43,7 +41,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
             timeout=settings.llm_timeout,
             max_retries=1,
             temperature=0,
-            max_tokens=MAX_ANSWER_TOKENS,
+            max_tokens=settings.llm_max_tokens,
             streaming=True,
         )
     if provider == "ollama":
@@ -57,7 +55,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
             base_url=base_url,
             model=model,
             temperature=0,
-            num_predict=MAX_ANSWER_TOKENS,
+            num_predict=settings.llm_max_tokens,
             client_kwargs={"timeout": settings.llm_timeout},
         )
     if provider == "llamacpp":
@@ -107,7 +105,7 @@ def _llamacpp(settings: Settings) -> BaseChatModel:
         return ChatLlamaCpp(
             model_path=path,
             n_ctx=8192,  # six passages of ~300 tokens plus rules and history
-            max_tokens=MAX_ANSWER_TOKENS,
+            max_tokens=settings.llm_max_tokens,
             temperature=0,
             verbose=False,
         )
