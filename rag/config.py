@@ -75,6 +75,7 @@ class Settings:
     # The address users reach the server at (https://portal.example/policyqa/), for the report links
     # the chat endpoint puts in its answers; default: the address the request was sent to.
     public_url: str | None = None
+    log_questions: bool = False  # the access log line of a question includes its text
     allow_upload: bool = True
     ui_user: str | None = None
     ui_password: str | None = None

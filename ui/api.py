@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
@@ -29,6 +30,7 @@ from rag.types import Document, Hit, Level, Turn
 from .guards import Guards
 from .schema import LEVELS, AskResponse, DocumentOut, SearchHitOut
 from .service import Service, report_identity
+from .telemetry import CONTENT_TYPE_LATEST, Telemetry
 
 __all__ = [
     "ASK_BODY_LIMIT",
@@ -131,8 +133,8 @@ def parse_filters(raw: FiltersIn | dict[str, Any] | None) -> Filters | None:
     return Filters.from_mapping(raw)
 
 
-def api_router(service: Service, settings: Settings, guards: Guards) -> APIRouter:
-    """Routes under /api plus /healthz, bound to one service."""
+def api_router(service: Service, settings: Settings, guards: Guards, telemetry: Telemetry) -> APIRouter:
+    """Routes under /api plus /healthz and /metrics, bound to one service."""
     router = APIRouter()
     api = APIRouter(prefix="/api", dependencies=[Depends(guards.require_key)], tags=["api"])
 
@@ -143,7 +145,7 @@ def api_router(service: Service, settings: Settings, guards: Guards) -> APIRoute
         response_model=None,
         responses={200: {"model": AskResponse, "description": "the answer; each citation and hit has `report`"}},
     )
-    def ask(body: AskRequest) -> dict[str, Any]:
+    def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer a question with numbered citations (or `mode: "not_found"`).
 
         Each citation and each hit carries `report`: the identity of its report (issuer, level,
@@ -151,7 +153,10 @@ def api_router(service: Service, settings: Settings, guards: Guards) -> APIRoute
         """
         history = [Turn(t.question, t.answer) for t in body.history[-MAX_HISTORY_TURNS:]]
         filters = parse_filters(body.filters)
-        answer = service.assistant.ask(body.question, history=history, filters=filters, k=body.k).to_dict()
+        started = time.perf_counter()
+        answered = service.assistant.ask(body.question, history=history, filters=filters, k=body.k)
+        telemetry.answered("api", body.question, answered, guards.client_of(request), time.perf_counter() - started)
+        answer = answered.to_dict()
         for citation in answer["citations"]:
             citation["report"] = identity_of(service.document(citation["doc_id"]))
         for hit in answer["hits"]:
@@ -199,6 +204,18 @@ def api_router(service: Service, settings: Settings, guards: Guards) -> APIRoute
     def healthz() -> dict[str, Any]:
         """Liveness plus what is loaded: report and chunk counts, model, answer mode."""
         return service.status().to_dict()
+
+    @router.get(
+        "/metrics",
+        tags=["health"],
+        dependencies=[Depends(guards.require_key)],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                         "description": "Prometheus text format"}},
+    )
+    def metrics() -> PlainTextResponse:
+        """Requests and latencies by route, answers by mode, refusals, LLM fallbacks, index size."""
+        return PlainTextResponse(telemetry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     router.include_router(api)
     return router

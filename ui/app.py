@@ -28,6 +28,7 @@ from .guards import Guards
 from .openapi import UndeclaredMethods, install_openapi
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
+from .telemetry import RequestMetrics, Telemetry
 
 __all__ = ["create_app", "serve"]
 
@@ -51,9 +52,12 @@ class _PolicyQAApp(FastAPI):
     server behaves the same; `serve` turns uvicorn's own handling off)."""
 
     trusted_proxies: tuple[str, ...] = ()
+    telemetry: Telemetry | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = JsonContentTooLarge(UndeclaredMethods(super().build_middleware_stack(), self.openapi))
+        if self.telemetry is not None:
+            app = RequestMetrics(app, self.telemetry)
         if self.trusted_proxies:
             app = ProxyHeadersMiddleware(app, trusted_hosts=list(self.trusted_proxies))  # type: ignore[arg-type]
         return app
@@ -82,6 +86,7 @@ def create_app(
     )
     app.state.service = service
     app.trusted_proxies = settings.trusted_proxies
+    telemetry = app.telemetry = Telemetry(settings, service)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,8 +97,8 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app, settings)
     guards = Guards(settings)
-    app.include_router(api_router(service, settings, guards))
-    app.include_router(chat_router(service, settings, guards))
+    app.include_router(api_router(service, settings, guards, telemetry))
+    app.include_router(chat_router(service, settings, guards, telemetry))
     install_docs(app)
 
     @app.get("/report/{doc_id}", response_class=HTMLResponse, tags=["page"])
@@ -119,7 +124,7 @@ def create_app(
         auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
         gr.mount_gradio_app(
             app,
-            build_page(service),
+            build_page(service, telemetry),
             path="/",
             auth=auth,
             auth_message="PolicyQA：请登录" if auth else None,
@@ -184,7 +189,7 @@ def serve(settings: Settings | None = None) -> None:
 
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("ui", "rag"):
+    for name in ("ui", "rag", "policyqa"):
         logging.getLogger(name).setLevel(logging.INFO)
     started = time.perf_counter()
     assistant = Assistant.open(settings.index_dir, settings)

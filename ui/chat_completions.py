@@ -38,6 +38,7 @@ from .guards import Guards
 from .render import report_href
 from .schema import ReportIdentity
 from .service import Service
+from .telemetry import Telemetry
 
 __all__ = ["MODEL_ID", "ChatCompletionChunk", "chat_router", "references_of", "sources_block", "strip_sources"]
 
@@ -205,7 +206,7 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-def chat_router(service: Service, settings: Settings, guards: Guards) -> APIRouter:
+def chat_router(service: Service, settings: Settings, guards: Guards, telemetry: Telemetry) -> APIRouter:
     """/v1/chat/completions and /v1/models, bound to one service, behind the API's guards."""
     router = APIRouter(prefix="/v1", dependencies=[Depends(guards.require_key)], tags=["openai"])
     started = int(time.time())
@@ -228,7 +229,7 @@ def chat_router(service: Service, settings: Settings, guards: Guards) -> APIRout
         question, history = conversation(body.messages, settings.max_question_chars)
         filters = parse_filters(body.filters)
         base = settings.public_url.rstrip("/") + "/" if settings.public_url else str(request.base_url)
-        reply = _Reply(body, question, history, filters, base, service)
+        reply = _Reply(body, question, history, filters, base, service, telemetry, guards.client_of(request))
         if body.stream:
             return StreamingResponse(reply.chunks(), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -323,13 +324,14 @@ class _Reply:
     """One request's answer, as a whole completion or as server-sent chunks."""
 
     def __init__(self, body: ChatCompletionRequest, question: str, history: list[Turn], filters: Any,
-                 base: str, service: Service) -> None:
+                 base: str, service: Service, telemetry: Telemetry, client: str) -> None:
         self.body, self.question, self.history, self.filters = body, question, history, filters
-        self.base, self.service = base, service
+        self.base, self.service, self.telemetry, self.client = base, service, telemetry, client
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
 
     def _answer(self) -> Answer:
+        started = time.perf_counter()
         answer: Answer | None = None
         for event in self.service.assistant.stream(self.question, history=self.history, filters=self.filters,
                                                    k=self.body.k):
@@ -337,6 +339,7 @@ class _Reply:
                 answer = event  # the drafts before it are unverified: never sent
         if answer is None:
             raise RuntimeError("the assistant ended without an answer")
+        self.telemetry.answered("v1", self.question, answer, self.client, time.perf_counter() - started)
         return answer
 
     def _content(self, answer: Answer) -> tuple[str, list[dict[str, Any]]]:

@@ -54,9 +54,17 @@ class Guards:
 
     def sends_a_valid_key(self, request: Request) -> bool:
         """Does the request carry one of the keys (X-API-Key or a bearer token)?"""
+        return self._key_in(request) is not None
+
+    def client_of(self, request: Request) -> str:
+        """Who is asking, as the rate limit and the access log name it: key:<name> or ip:<address>."""
+        key = self._key_in(request)
+        return f"key:{key.name}" if key else f"ip:{client_ip(request)}"
+
+    def _key_in(self, request: Request) -> ClientKey | None:
         bearer = request.headers.get("authorization", "")
         token = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
-        return self._key_of(request.headers.get("x-api-key"), token) is not None
+        return self._key_of(request.headers.get("x-api-key"), token)
 
     def require_key(
         self,

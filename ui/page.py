@@ -9,6 +9,7 @@ service; the Blocks only wire them to components.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from rag.types import Answer, Turn
 from .facets import Choices, filter_choices, page_filters
 from .render import escape, render_answer, render_error, render_text
 from .service import Service
+from .telemetry import Telemetry
 
 __all__ = ["EXAMPLES", "CSS", "build_page", "ChatHandlers"]
 
@@ -82,8 +84,9 @@ def _assistant_message(html: str) -> dict[str, str]:
 class ChatHandlers:
     """The page's event handlers, as plain methods of one service (testable without a browser)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, telemetry: Telemetry | None = None) -> None:
         self.service = service
+        self.telemetry = telemetry
 
     def status_html(self) -> str:
         s = self.service.status()
@@ -130,6 +133,7 @@ class ChatHandlers:
             filters = page_filters(places, genres, years, doc_ids, self.service.documents())
             answer: Answer | None = None
             written = ""
+            started = time.perf_counter()
             for event in self.service.assistant.stream(question, history=history, filters=filters):
                 if isinstance(event, Answer):
                     answer = event
@@ -138,6 +142,8 @@ class ChatHandlers:
                     chat[-1] = _assistant_message(f'<div class="pq-answer"><div class="pq-text">{render_text(written)}</div></div>')
                     yield list(chat), list(turns), ""
             assert answer is not None, "the assistant ended without an answer"
+            if self.telemetry is not None:
+                self.telemetry.answered("page", question, answer, "page", time.perf_counter() - started)
         except RagError as exc:
             chat[-1] = _assistant_message(render_error(f"无法回答：{exc}"))
             yield list(chat), list(turns), ""
@@ -189,9 +195,9 @@ class ChatHandlers:
         return (message, *self.refresh(), None)
 
 
-def build_page(service: Service) -> gr.Blocks:
+def build_page(service: Service, telemetry: Telemetry | None = None) -> gr.Blocks:
     """The Blocks of the chat page (mount with `gr.mount_gradio_app`)."""
-    handlers = ChatHandlers(service)
+    handlers = ChatHandlers(service, telemetry)
     settings = service.settings
 
     def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio's idiom)
