@@ -5,7 +5,10 @@ One `Guards` per app, shared by every route that answers questions (`/api/ask`,
 Both are FastAPI dependencies: `Depends(guards.require_key)`, `Depends(guards.rate_limited)`.
 
 A client is its API key when it sends a valid one (each key has its own budget:
-`POLICYQA_API_KEYS` gives a portal backend its own limit), else its address. The address
+`POLICYQA_API_KEYS` gives a portal backend its own limit), else its address. A key is
+required when POLICYQA_API_KEY is set; named keys alone leave the API open to keyless
+clients (limited by address) while their holders get their own budgets. A wrong key is
+always refused (401), never taken for no key. The address
 is the peer's, or, behind a proxy listed in `POLICYQA_TRUSTED_PROXIES`, the one the proxy
 puts in X-Forwarded-For (`ui.app` installs the proxy-header handling; nobody else's
 header is read).
@@ -74,6 +77,8 @@ class Guards:
         if not self.keys:
             return
         if key is None and credentials is None:
+            if not self.settings.api_key:
+                return  # named keys alone (POLICYQA_API_KEYS) give budgets, not a lock: keyless clients go by address
             raise HTTPException(401, "an API key is required: send it as X-API-Key or Authorization: Bearer",
                                 headers={"WWW-Authenticate": "Bearer"})
         if self._key_of(key, credentials) is None:

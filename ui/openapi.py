@@ -96,6 +96,8 @@ def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Set
         return
     if not client_keys(settings):
         op.pop("security", None)
+    elif not settings.api_key and "security" in op:  # named keys alone: a key is optional
+        op["security"] = [{}, *op["security"]]
     errors = {
         "400": "invalid request (the message says which field)",
         "401": "API key missing or wrong" if client_keys(settings) else None,

@@ -79,3 +79,12 @@ def test_bad_proxy_and_key_settings_are_refused(changes: dict) -> None:
 def test_keys_and_proxies_are_read_from_the_environment() -> None:
     settings = Settings.from_env({"POLICYQA_API_KEYS": "portal:p0rtal:600, ops:0ps", "POLICYQA_TRUSTED_PROXIES": "10.0.0.0/8,::1"})
     assert settings.api_keys == ("portal:p0rtal:600", "ops:0ps") and settings.trusted_proxies == ("10.0.0.0/8", "::1")
+
+
+def test_named_keys_alone_give_budgets_but_leave_the_api_open(tmp_path: Path, index: FakeIndex) -> None:
+    client = _peer(tmp_path, index, "192.0.2.2", api_keys=("portal:p0rtal:5",), rate_limit_per_minute=1)
+    assert _asks(client, 2) == [200, 429]  # keyless: by address
+    assert _asks(client, 2, **{"X-API-Key": "p0rtal"}) == [200, 200]  # the portal's own budget
+    assert _asks(client, 1, **{"X-API-Key": "wrong"}) == [401]  # a wrong key is no key
+    security = client.get("/openapi.json").json()["paths"]["/api/ask"]["post"]["security"]
+    assert security[0] == {} and len(security) == 3  # optional: none, or either scheme
