@@ -33,17 +33,19 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/policyqa setup
 	touch $@
 
-# System packages the tests need: a CJK font (PDF fixtures), Chromium (browser test), nginx (proxy test).
+# System packages the tests need: a CJK font (PDF fixtures), Chromium (browser test), nginx (proxy test),
+# a C++ compiler (llama.cpp's server is built from source once, see llm-server).
 system-deps:
-	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei chromium nginx >/dev/null; \
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ] \
+		|| ! command -v g++ >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei chromium nginx g++ >/dev/null; \
 	fi
 
 # llama.cpp's server and a tiny real model for the LLM-mode e2e test. The wheel is built from source
 # once (~6-11 min on 2 cores) into WHEELS, outside the checkout, so later runs on this machine reuse it.
 WHEELS ?= $(HOME)/.cache/policyqa/wheels
 LLAMA  := llama_cpp_python-0.3.36
-llm-server: install
+llm-server: install system-deps
 	@ls $(WHEELS)/$(LLAMA)-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel -q --no-deps "llama-cpp-python==0.3.36" -w $(WHEELS)
 	$(BIN)/pip install -q --no-deps --find-links $(WHEELS) -r requirements-llm.lock

@@ -28,7 +28,7 @@ from .guards import Guards
 from .openapi import UndeclaredMethods, install_openapi
 from .render import render_missing_report_page, render_report_page
 from .service import AssistantLike, Service
-from .telemetry import RequestMetrics, Telemetry
+from .telemetry import RequestMetrics, Telemetry, log_access_lines_as_json
 
 __all__ = ["create_app", "serve"]
 
@@ -59,7 +59,9 @@ class _PolicyQAApp(FastAPI):
         if self.telemetry is not None:
             app = RequestMetrics(app, self.telemetry)
         if self.trusted_proxies:
-            app = ProxyHeadersMiddleware(app, trusted_hosts=list(self.trusted_proxies))  # type: ignore[arg-type]
+            # uvicorn reads a range strictly (127.0.0.1/8 would silently trust no one): pass it normalised
+            trusted = [str(ipaddress.ip_network(p, strict=False)) if "/" in p else p for p in self.trusted_proxies]
+            app = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
         return app
 
 
@@ -189,8 +191,9 @@ def serve(settings: Settings | None = None) -> None:
 
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("ui", "rag", "policyqa"):
+    for name in ("ui", "rag"):
         logging.getLogger(name).setLevel(logging.INFO)
+    log_access_lines_as_json()
     started = time.perf_counter()
     assistant = Assistant.open(settings.index_dir, settings)
     loaded = time.perf_counter() - started
@@ -199,7 +202,7 @@ def serve(settings: Settings | None = None) -> None:
     app = create_app(assistant, settings)
     if not _is_loopback(settings.host):
         # The API key guards /api/*, the login guards the page: each surface is open without its own.
-        if not (settings.api_key or settings.api_keys):
+        if not settings.api_key:  # named keys alone leave the API open to keyless clients
             log.warning("serving on %s without POLICYQA_API_KEY: anyone on the network can use /api/*", settings.host)
         if not settings.ui_user:
             log.warning("serving on %s without POLICYQA_UI_USER/PASSWORD: anyone on the network can use the chat page",
@@ -215,4 +218,6 @@ def serve(settings: Settings | None = None) -> None:
     )
     # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; the app
     # reads it from POLICYQA_TRUSTED_PROXIES only.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    # access_log off: uvicorn's lines hold query strings (/api/search?q=…); policyqa.access and
+    # /metrics say what an operator needs without the questions.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False, access_log=False)

@@ -373,7 +373,7 @@ class _Reply:
             if isinstance(exc, QueryError):
                 message, kind = str(exc), "invalid_request_error"
             else:
-                log.exception("streamed answer to %r failed", self.question)
+                log.exception("a streamed answer (question of %d characters) failed", len(self.question))
                 message, kind = "the answer failed; the server log has details", "server_error"
             yield _event({"error": {"message": message, "type": kind, "code": None, "param": None}})
             yield "data: [DONE]\n\n"

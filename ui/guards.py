@@ -17,6 +17,7 @@ header is read).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -36,6 +37,19 @@ _bearer = HTTPBearer(auto_error=False, description="the API key as a bearer toke
 def client_ip(request: Request) -> str:
     """The client's address: the peer's, or a trusted proxy's X-Forwarded-For (resolved before here)."""
     return request.client.host if request.client else "unknown"
+
+
+def _network(address: str) -> str:
+    """The unit a budget goes to: an IPv4 address, or an IPv6 /64 (one host can hold a whole /64).
+
+    >>> _network("203.0.113.7"), _network("2001:db8:1:2:3:4:5:6")
+    ('203.0.113.7', '2001:db8:1:2::/64')
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else address
 
 
 class Guards:
@@ -91,7 +105,7 @@ class Guards:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
         client = self._key_of(key, credentials)
-        bucket, limit = (f"key:{client.name}", client.per_minute) if client else (f"ip:{client_ip(request)}", None)
+        bucket, limit = (f"key:{client.name}", client.per_minute) if client else (f"ip:{_network(client_ip(request))}", None)
         if not self.limiter.allow(bucket, limit):
             wait = self.limiter.retry_after(bucket)
             shown = self.settings.rate_limit_per_minute if limit is None else limit

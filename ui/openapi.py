@@ -92,15 +92,17 @@ def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Set
         if settings.ui_user and settings.ui_password:
             responses["401"] = {"description": "log in on the chat page first (or send the API key)", **_HTML}
         return
+    if path == "/metrics":
+        _correct_security(op, settings)
+        if settings.api_key:
+            responses["401"] = {"description": "API key missing or wrong", **_JSON_ERROR}
+        return
     if not path.startswith(("/api/", "/v1/")):
         return
-    if not client_keys(settings):
-        op.pop("security", None)
-    elif not settings.api_key and "security" in op:  # named keys alone: a key is optional
-        op["security"] = [{}, *op["security"]]
+    _correct_security(op, settings)
     errors = {
         "400": "invalid request (the message says which field)",
-        "401": "API key missing or wrong" if client_keys(settings) else None,
+        "401": ("API key missing or wrong" if settings.api_key else "API key wrong") if client_keys(settings) else None,
         "503": "the index or model is not usable right now",
     }
     if method == "post":
@@ -131,6 +133,14 @@ def _describe_stream_events(schema: dict[str, Any]) -> None:
                       {"type": "string", "contentMediaType": "application/json", "contentSchema": payload}]}
     event = {"type": "object", "required": ["data"], "properties": {"data": data}}
     operation["responses"]["200"]["content"]["text/event-stream"] = {"schema": event}
+
+
+def _correct_security(op: dict[str, Any], settings: Settings) -> None:
+    """No security without keys; optional (`{}` first) with named keys alone; else required."""
+    if not client_keys(settings):
+        op.pop("security", None)
+    elif not settings.api_key and "security" in op:
+        op["security"] = [{}, *op["security"]]
 
 
 def _require_a_nonempty_file(schema: dict[str, Any]) -> None:

@@ -149,7 +149,7 @@ class ChatHandlers:
             yield list(chat), list(turns), ""
             return
         except Exception:
-            log.exception("answering %r failed", question)
+            log.exception("answering a question (%d characters) failed", len(question))
             chat[-1] = _assistant_message(render_error("出错了，请稍后再试（详情见服务器日志）。"))
             yield list(chat), list(turns), ""
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 __all__ = ["RateLimiter"]
@@ -19,12 +20,13 @@ class RateLimiter:
     ([True, True, False], True)
     """
 
-    MAX_KEYS = 10_000  # forget full buckets beyond this many clients
+    MAX_KEYS = 10_000  # beyond this many clients, the least recently seen are forgotten
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float, int]] = {}  # key -> (tokens, last time, its limit)
+        # key -> (tokens, last time, its limit), least recently seen first
+        self._buckets: OrderedDict[str, tuple[float, float, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def allow(self, key: str, per_minute: int | None = None) -> bool:
@@ -38,8 +40,9 @@ class RateLimiter:
             tokens = min(float(limit), tokens + (now - last) * limit / 60.0)
             allowed = tokens >= 1.0
             self._buckets[key] = (tokens - 1.0 if allowed else tokens, now, limit)
-            if len(self._buckets) > self.MAX_KEYS:
-                self._forget_full(now)
+            self._buckets.move_to_end(key)
+            while len(self._buckets) > self.MAX_KEYS:  # O(1) a request, however many clients rotate
+                self._buckets.popitem(last=False)
         return allowed
 
     def retry_after(self, key: str) -> int:
@@ -50,8 +53,3 @@ class RateLimiter:
             return 0
         missing = max(0.0, 1.0 - tokens - (self._clock() - last) * limit / 60.0)
         return max(1, int(missing * 60.0 / limit + 0.999))
-
-    def _forget_full(self, now: float) -> None:
-        for key, (tokens, last, limit) in list(self._buckets.items()):
-            if tokens + (now - last) * limit / 60.0 >= limit:
-                del self._buckets[key]

@@ -21,9 +21,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.config import Settings
 from rag.types import Answer
 
-__all__ = ["CONTENT_TYPE_LATEST", "RequestMetrics", "Telemetry", "access_log"]
+__all__ = ["CONTENT_TYPE_LATEST", "RequestMetrics", "Telemetry", "access_log", "log_access_lines_as_json"]
 
 access_log = logging.getLogger("policyqa.access")
+
+
+def log_access_lines_as_json() -> None:
+    """Each access line alone on its own line (no level or logger prefix), for log shippers."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.propagate = False
+    access_log.setLevel(logging.INFO)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -52,7 +63,8 @@ class Telemetry:
         self.answers.labels(answer.mode, surface).inc()
         if answer.mode == "not_found":
             self.refusals.inc()
-        fallback = answer.mode == "extractive" and self.settings.llm_provider != "none" and bool(answer.notice)
+        # an LLM was asked and its answer not shown: the extractive answer (or refusal) carries the notice
+        fallback = answer.mode != "llm" and self.settings.llm_provider != "none" and bool(answer.notice)
         if fallback:
             self.fallbacks.inc()
         line: dict[str, Any] = {
@@ -97,7 +109,9 @@ class RequestMetrics:
             await self.app(scope, receive, recording)
         finally:
             route = _route(scope)
-            self.telemetry.requests.labels(route, scope.get("method", ""), str(status)).inc()
+            method = scope.get("method", "")
+            method = method if method in _METHODS else "other"  # a client may send any method name
+            self.telemetry.requests.labels(route, method, str(status)).inc()
             self.telemetry.latency.labels(route).observe(time.perf_counter() - started)
 
 

@@ -98,9 +98,9 @@ def _llm_env(url: str, model: str, **extra: str) -> dict[str, str]:
 def policyqa(llama: tuple[str, str], index_dir: Path) -> Iterator[str]:
     """`policyqa serve` in LLM mode over the real model server."""
     url, model = llama
-    env = server_env(Settings().model, POLICYQA_CACHE_DIR=str(index_dir.parent / "cache"),
-                     POLICYQA_RATE_LIMIT_PER_MINUTE="0", **_llm_env(url, model))
-    with start_server(index_dir, Settings().model, env=env) as server:
+    # the session's model cache (warm); the start-up's warm-up question is answered by the LLM
+    env = server_env(Settings().model, POLICYQA_RATE_LIMIT_PER_MINUTE="0", **_llm_env(url, model))
+    with start_server(index_dir, Settings().model, env=env, timeout=600) as server:
         yield server.url
 
 
@@ -202,13 +202,6 @@ def _ask_in_process(index_dir: Path, url: str, model: str, timeout: float) -> tu
     return answer, time.monotonic() - started
 
 
-def test_a_slow_server_times_out_into_the_fallback(llama: tuple[str, str], index_dir: Path) -> None:
-    url, model = llama
-    answer, seconds = _ask_in_process(index_dir, url, model, timeout=0.3)  # the model needs seconds
-    assert answer.mode == "extractive" and answer.notice and "54家" in answer.text
-    assert seconds < 15, seconds  # one retry of a 0.3 s timeout, not a hang
-
-
 def test_a_server_that_stops_mid_stream_ends_cited_or_in_the_fallback(llama: tuple[str, str], index_dir: Path) -> None:
     url, model = llama
     proxy = _CuttingProxy(int(url.rsplit(":", 1)[1].split("/")[0]), keep=1500)
@@ -216,10 +209,19 @@ def test_a_server_that_stops_mid_stream_ends_cited_or_in_the_fallback(llama: tup
         answer, seconds = _ask_in_process(index_dir, f"http://127.0.0.1:{proxy.port}/v1", model, timeout=30)
     finally:
         proxy.close()
-    assert seconds < 90, seconds
+    assert seconds < 120, seconds  # two attempts, each cut or timed out at 30 s
     assert answer.mode in ("llm", "extractive") and answer.citations and "54家" in " ".join(c.quote for c in answer.citations)
     if answer.mode == "extractive":
         assert answer.notice
+
+
+def test_a_slow_server_times_out_into_the_fallback(llama: tuple[str, str], index_dir: Path) -> None:
+    # last of the tests that reach the model server: llama.cpp finishes abandoned requests before
+    # it takes the next one, so a timed-out question would delay whatever follows
+    url, model = llama
+    answer, seconds = _ask_in_process(index_dir, url, model, timeout=0.3)  # the model needs seconds
+    assert answer.mode == "extractive" and answer.notice and "54家" in answer.text
+    assert seconds < 15, seconds  # one retry of a 0.3 s timeout, not a hang
 
 
 def test_a_server_that_is_down_falls_back_at_once(index_dir: Path) -> None:

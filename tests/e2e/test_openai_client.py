@@ -30,8 +30,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index_dir = root / "index" / "default"
     model = Settings().model
     build_index([root / "reports"], index_dir, settings=Settings(index_dir=index_dir))
-    env = server_env(model, POLICYQA_CACHE_DIR=str(root / "cache"), POLICYQA_API_KEY=KEY,
-                     POLICYQA_RATE_LIMIT_PER_MINUTE="0")
+    env = server_env(model, POLICYQA_API_KEY=KEY, POLICYQA_RATE_LIMIT_PER_MINUTE="0")  # the session's model cache
     with start_server(index_dir, model, env=env) as server:
         yield f"{server.url}/v1"
 

@@ -88,3 +88,28 @@ def test_named_keys_alone_give_budgets_but_leave_the_api_open(tmp_path: Path, in
     assert _asks(client, 1, **{"X-API-Key": "wrong"}) == [401]  # a wrong key is no key
     security = client.get("/openapi.json").json()["paths"]["/api/ask"]["post"]["security"]
     assert security[0] == {} and len(security) == 3  # optional: none, or either scheme
+
+
+def test_a_proxy_range_written_with_host_bits_still_trusts_its_proxies(tmp_path: Path, index: FakeIndex) -> None:
+    proxy = _peer(tmp_path, index, "127.0.0.1", trusted_proxies=("127.0.0.1/8",), rate_limit_per_minute=1)
+    assert [proxy.post("/api/ask", json=QUESTION, headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+            for n in range(3)] == [200, 200, 200]
+
+
+def test_ipv6_clients_share_their_64(tmp_path: Path, index: FakeIndex) -> None:
+    proxy = _peer(tmp_path, index, "10.0.0.5", trusted_proxies=("10.0.0.5",), rate_limit_per_minute=1)
+    assert _asks(proxy, 1, **{"X-Forwarded-For": "2001:db8:1:2::1"}) == [200]
+    assert _asks(proxy, 1, **{"X-Forwarded-For": "2001:db8:1:2::ffff"}) == [429]  # the same /64
+    assert _asks(proxy, 1, **{"X-Forwarded-For": "2001:db8:1:3::1"}) == [200]
+
+
+def test_the_limiter_forgets_the_least_recently_seen_beyond_its_cap() -> None:
+    from ui.ratelimit import RateLimiter
+
+    limiter = RateLimiter(1, clock=lambda: 0.0)
+    limiter.MAX_KEYS = 3
+    assert limiter.allow("a") and not limiter.allow("a")
+    for key in ("b", "c", "d"):
+        limiter.allow(key)
+    assert limiter.allow("a")  # forgotten: a full bucket again (bounded memory, O(1) a request)
+    assert not limiter.allow("d")  # seen recently: kept

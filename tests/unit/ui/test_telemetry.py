@@ -66,3 +66,12 @@ def test_one_access_log_line_per_question_without_its_text_unless_enabled(
     assert line["client"] == "key:portal" and line["surface"] == "api" and line["mode"] == "extractive"
     assert line["citations"] == 2 and line["question_chars"] == len(QUESTION) and line["ms"] >= 0
     assert ("question" in line) is log_questions and (QUESTION in record.getMessage()) is log_questions
+
+
+def test_made_up_methods_share_one_series(tmp_path: Path, index: FakeIndex) -> None:
+    client, _ = _client(tmp_path, index)
+    for n in range(5):
+        client.request(f"XMETHOD{n}", "/api/ask")
+    methods = {s.labels["method"] for family in text_string_to_metric_families(client.get("/metrics").text)
+               for s in family.samples if s.name == "policyqa_requests_total"}
+    assert "other" in methods and not any(m.startswith("XMETHOD") for m in methods)
