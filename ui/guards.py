@@ -75,8 +75,12 @@ class Guards:
 
     def client_of(self, request: Request) -> str:
         """Who is asking, as the rate limit and the access log name it: key:<name> or ip:<address>."""
+        return self._budget(request)[0]
+
+    def _budget(self, request: Request) -> tuple[str, int | None]:
+        """The client's bucket and its limit (None: the server's per-address one)."""
         key = self._key_in(request)
-        return f"key:{key.name}" if key else f"ip:{client_ip(request)}"
+        return (f"key:{key.name}", key.per_minute) if key else (f"ip:{_network(client_ip(request))}", None)
 
     def _key_in(self, request: Request) -> ClientKey | None:
         bearer = request.headers.get("authorization", "")
@@ -98,14 +102,8 @@ class Guards:
         if self._key_of(key, credentials) is None:
             raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
 
-    def rate_limited(
-        self,
-        request: Request,
-        key: Annotated[str | None, Depends(_key_header)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        client = self._key_of(key, credentials)
-        bucket, limit = (f"key:{client.name}", client.per_minute) if client else (f"ip:{_network(client_ip(request))}", None)
+    def rate_limited(self, request: Request) -> None:
+        bucket, limit = self._budget(request)
         if not self.limiter.allow(bucket, limit):
             wait = self.limiter.retry_after(bucket)
             shown = self.settings.rate_limit_per_minute if limit is None else limit
