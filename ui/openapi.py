@@ -65,10 +65,8 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
 
 def _corrected(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
-    openai_error = OpenAIErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    components["schemas"].update(openai_error.pop("$defs"))
-    components["schemas"]["OpenAIErrorBody"] = openai_error
+    for model in (ErrorBody, OpenAIErrorBody):
+        _add_component(schema, model)
     _describe_stream_events(schema)
     for name in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(name, None)
@@ -94,15 +92,15 @@ def _correct_operation(path: str, method: str, op: dict[str, Any], settings: Set
         return
     if path == "/metrics":
         _correct_security(op, settings)
-        if settings.api_key:
-            responses["401"] = {"description": "API key missing or wrong", **_JSON_ERROR}
+        if _unauthorized(settings):
+            responses["401"] = {"description": _unauthorized(settings), **_JSON_ERROR}
         return
     if not path.startswith(("/api/", "/v1/")):
         return
     _correct_security(op, settings)
     errors = {
         "400": "invalid request (the message says which field)",
-        "401": ("API key missing or wrong" if settings.api_key else "API key wrong") if client_keys(settings) else None,
+        "401": _unauthorized(settings),
         "503": "the index or model is not usable right now",
     }
     if method == "post":
@@ -124,15 +122,27 @@ def _describe_stream_events(schema: dict[str, Any]) -> None:
     operation = schema.get("paths", {}).get("/v1/chat/completions", {}).get("post")
     if operation is None:
         return
-    chunk = ChatCompletionChunk.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema["components"]["schemas"].update(chunk.pop("$defs", {}))
-    schema["components"]["schemas"]["ChatCompletionChunk"] = chunk
+    _add_component(schema, ChatCompletionChunk)
     payload = {"anyOf": [{"$ref": "#/components/schemas/ChatCompletionChunk"},
                          {"$ref": "#/components/schemas/OpenAIErrorBody"}]}
     data = {"anyOf": [{"const": "[DONE]"},
                       {"type": "string", "contentMediaType": "application/json", "contentSchema": payload}]}
     event = {"type": "object", "required": ["data"], "properties": {"data": data}}
     operation["responses"]["200"]["content"]["text/event-stream"] = {"schema": event}
+
+
+def _add_component(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """`model` and the models it uses as components of `schema`."""
+    definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema["components"]["schemas"].update(definition.pop("$defs", {}))
+    schema["components"]["schemas"][model.__name__] = definition
+
+
+def _unauthorized(settings: Settings) -> str | None:
+    """The 401's description, when a 401 can happen: a key required, or a wrong one sent."""
+    if not client_keys(settings):
+        return None
+    return "API key missing or wrong" if settings.api_key else "API key wrong (none is required)"
 
 
 def _correct_security(op: dict[str, Any], settings: Settings) -> None:
