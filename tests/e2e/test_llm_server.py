@@ -78,8 +78,12 @@ def llama() -> Iterator[tuple[str, str]]:
             time.sleep(0.3)
         yield url, model
     finally:
-        process.terminate()
-        process.wait(15)
+        process.terminate()  # a busy llama.cpp server may not heed it until its generation ends
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
 
 
 @pytest.fixture(scope="module")
