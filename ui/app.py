@@ -178,9 +178,11 @@ def _warm_up(assistant: AssistantLike) -> None:
     if embedder is not None and hasattr(embedder, "warm_up"):
         embedder.warm_up()
     try:
-        assistant.ask("2024年工作情况")
+        # a search, not a question: it loads what answering needs (model, jieba, BM25) without
+        # calling an LLM, so start-up never waits for a model server (or its timeout)
+        assistant.search("2024年工作情况")
     except Exception:  # a warm-up failure must not stop the server; the first real question will report it
-        log.exception("warm-up question failed")
+        log.exception("warm-up search failed")
 
 
 def serve(settings: Settings | None = None) -> None:

@@ -102,9 +102,9 @@ def _llm_env(url: str, model: str, **extra: str) -> dict[str, str]:
 def policyqa(llama: tuple[str, str], index_dir: Path) -> Iterator[str]:
     """`policyqa serve` in LLM mode over the real model server."""
     url, model = llama
-    # the session's model cache (warm); the start-up's warm-up question is answered by the LLM
+    # the session's model cache (warm); start-up warms up with a search, never the LLM
     env = server_env(Settings().model, POLICYQA_RATE_LIMIT_PER_MINUTE="0", **_llm_env(url, model))
-    with start_server(index_dir, Settings().model, env=env, timeout=600) as server:
+    with start_server(index_dir, Settings().model, env=env, timeout=300) as server:
         yield server.url
 
 
