@@ -144,7 +144,9 @@ class Assistant:
             return
         try:
             final: Answer | None = None
-            for event in stream_llm_answer(self.chat_model, text, hits, self.index.documents, history):
+            # a token is at most a few characters: four a token bounds a server that ignores max_tokens
+            max_chars = 4 * self.settings.llm_max_tokens
+            for event in stream_llm_answer(self.chat_model, text, hits, self.index.documents, history, max_chars):
                 if isinstance(event, Answer):
                     final = event
                 else:

@@ -41,7 +41,9 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
             timeout=settings.llm_timeout,
             max_retries=1,
             temperature=0,
-            max_tokens=settings.llm_max_tokens,
+            # as max_tokens, the classic field: ChatOpenAI's own sends max_completion_tokens, which
+            # llama.cpp's server and older vLLM ignore (a rambling model then writes to its context)
+            extra_body={"max_tokens": settings.llm_max_tokens},
             streaming=True,
         )
     if provider == "ollama":

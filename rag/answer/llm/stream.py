@@ -31,8 +31,12 @@ def stream_llm_answer(
     hits: Sequence[Hit],
     documents: Mapping[str, Document],
     history: Sequence[Turn] = (),
+    max_chars: int = 8000,
 ) -> Iterator[str | Answer]:
     """Yield answer text deltas as the model writes them, then the checked final Answer.
+
+    A model still writing after `max_chars` is cut off there (a server may ignore the token
+    limit it was sent); what it wrote is checked like any answer.
 
     Raises LLMError when the model cannot be reached or fails, and its
     subclass AnswerRejected when the answer fails a grounding check; text
@@ -47,6 +51,9 @@ def stream_llm_answer(
     try:
         for chunk in chat_model.stream(messages):
             raw += _chunk_text(chunk)
+            if len(raw) > max_chars:
+                raw = raw[:max_chars]
+                break
             visible = visible_text(raw[: safe_end(raw)], len(passages))
             if len(visible) > len(shown) and visible.startswith(shown):
                 yield visible[len(shown) :]

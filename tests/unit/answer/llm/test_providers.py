@@ -49,3 +49,11 @@ def test_llamacpp_without_the_extra_names_the_fix(tmp_path):
     with pytest.raises(ConfigError, match=r"policyqa\[llama\]") as caught:
         build_chat_model(Settings(cache_dir=tmp_path, llm_provider="llamacpp", llm_model_path=str(gguf)))
     assert "GGML_NATIVE=OFF" in str(caught.value)
+
+
+def test_the_token_limit_travels_as_max_tokens():
+    """ChatOpenAI's own field is sent as max_completion_tokens, which llama.cpp's server ignores."""
+    model = build_chat_model(Settings(llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m",
+                                      llm_max_tokens=77))
+    payload = model._get_request_payload([("user", "hi")], stream=True)
+    assert payload["extra_body"] == {"max_tokens": 77} and "max_completion_tokens" not in payload

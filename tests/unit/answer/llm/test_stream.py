@@ -62,3 +62,19 @@ def test_rewrite_rejects_empty_or_rambling_output(reply):
 def test_rewrite_client_failure_is_llm_error():
     with pytest.raises(LLMError):
         rewrite_with_llm(BrokenChatModel(), "那54家是哪个区的？", HISTORY)
+
+
+def test_a_model_that_never_stops_is_cut_off():
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from rag.answer.llm.stream import stream_llm_answer
+    from rag.types import Answer, Chunk, Document, Hit
+
+    doc = Document(doc_id="d", title="t", text="本年共检查企业11家。", source="s")
+    hit = Hit(Chunk("d-0", "d", doc.text, 0, len(doc.text), ("一、",), 0), 1.0, 1, "t", "s")
+    rambling = GenericFakeChatModel(messages=iter([AIMessage(content="检查企业11家[1]。 " + "废话 " * 100_000)]))
+    started = time.perf_counter()
+    *deltas, answer = stream_llm_answer(rambling, "检查了多少家企业？", [hit], {"d": doc}, max_chars=400)
+    assert isinstance(answer, Answer) and time.perf_counter() - started < 5
+    assert sum(len(d) for d in deltas if isinstance(d, str)) <= 400
