@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from ..text.places import place_aliases, places_in
 from ..types import Turn
+from .scope import YEAR_MENTION
 
 __all__ = ["needs_context", "rewrite_followup"]
 
@@ -30,8 +31,6 @@ _ELLIPTICAL = re.compile(
     r"|^(?:what|how) about\s+(?P<english>.{1,30})$",
     re.IGNORECASE,
 )
-# a year, not 2000亿元 or 2025.5 (the same reading as scope's)
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 
 
 def needs_context(question: str) -> bool:
@@ -85,11 +84,11 @@ def _refocused(question: str, previous: str) -> str | None:
     if m is None:
         return None
     focus = (m.group("focus") or m.group("english") or "").strip()
-    years, places = _YEAR.findall(focus), places_in(focus)
+    years, places = _year_mentions(focus), places_in(focus)
     if len(years) + len(places) != 1 or _rest(focus, years, places):
         return None  # "那2025年的企业数呢" asks more than another year: searched with the previous question
     if years:
-        old = _YEAR.findall(previous)
+        old = _year_mentions(previous)
         if len(old) != 1:
             return None
         new = re.sub(r"\d{4}", years[0][:4], old[0])  # the old mention's form: 2026年 → 2025年, 2026 → 2025
@@ -100,6 +99,11 @@ def _refocused(question: str, previous: str) -> str | None:
     aliases = sorted(place_aliases(old_places[0]), key=len, reverse=True)
     named = re.compile("|".join(re.escape(a) for a in aliases))
     return named.sub(places[0], previous) if named.search(previous) else None
+
+
+def _year_mentions(text: str) -> list[str]:
+    """The years `text` names, as written (2026年, 2026): scope's reading of a year."""
+    return [m.group(0) for m in YEAR_MENTION.finditer(text)]
 
 
 def _rest(focus: str, years: list[str], places: list[str]) -> str:

@@ -28,7 +28,7 @@ from ..ingest.identity import PERIODIC_GENRES
 from ..text.places import place_aliases, places_in
 from ..types import ReportCard
 
-__all__ = ["Scope", "Intent", "resolve_scope", "PERIODIC_GENRES", "covers_year", "title_overlap"]
+__all__ = ["Scope", "Intent", "resolve_scope", "PERIODIC_GENRES", "YEAR_MENTION", "covers_year", "title_overlap"]
 
 Intent = Literal["target", "actual", "any"]
 # Genre words a question may use to name a document (common words like 决定/计划/报告 alone are left out).
@@ -38,7 +38,8 @@ _GENRE_NAMES: tuple[tuple[str, str], ...] = (
     ("方案", "方案"), ("办法", "办法"), ("预案", "预案"), ("批复", "批复"), ("规划", "规划"), ("通报", "通报"),
     ("工作总结", "工作总结"), ("工作要点", "工作要点"), ("工作规则", "规则"),
 )  # fmt: skip
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
+# a year as a question names it (2025年, 2025), not 2000亿元 or 2025.5; group 1 is its digits
+YEAR_MENTION = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?![\d\u4e00-\u9fff%.]))")
 # A genre word names a document when it ends a noun phrase (…预案把…, …意见的…, …条例和…), not in 规划面积.
 _NAMING_END = r"(?=[里中的,，。?？、和与及说是从把对第分哪要有所在给由]|提出|规定|要求|明确|指出|$)"
 _DEADLINE = re.compile(r"(?:到|至|截至到)\s*$")
@@ -156,7 +157,7 @@ def _years(question: str, places: tuple[str, ...], this_year: int) -> tuple[tupl
     report year it names, else `this_year`."""
     report_years: list[int] = []
     about: list[int] = []
-    for m in [*_YEAR.finditer(question), *_SHORT_YEAR.finditer(question)]:
+    for m in [*YEAR_MENTION.finditer(question), *_SHORT_YEAR.finditer(question)]:
         if _DEADLINE.search(question[: m.start()]):
             continue  # 到2035年: a target's deadline inside some report, not the year it is about
         year = int(m.group(1)) if len(m.group(1)) == 4 else 2000 + int(m.group(1))
