@@ -103,7 +103,7 @@ def _setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     start = time.perf_counter()
     get_encoding()
-    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime, settings.precision)
     runtime = getattr(embedder, "runtime", "no model runtime")
     print(f"model {embedder.name} ready (dim {embedder.dim}, {runtime}) in {time.perf_counter() - start:.1f}s")
     return 0

@@ -283,7 +283,7 @@ def build(index_dir: Path, model: str, reports: Sequence[Path] = REPORTS) -> int
     from rag.model.embedder import get_embedder
 
     settings = Settings.from_env(model=model, index_dir=index_dir)
-    return len(build_index(list(reports), index_dir, settings=settings, embedder=get_embedder(model, settings.cache_dir, settings.runtime)))
+    return len(build_index(list(reports), index_dir, settings=settings, embedder=get_embedder(model, settings.cache_dir, settings.runtime, settings.precision)))
 
 
 def run_load(

@@ -89,7 +89,7 @@ def _real_query_embedder(system: str) -> Any:
     from rag.model.embedder import get_embedder
 
     settings = Settings.from_env(llm_provider="none", database_url=None)
-    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime, settings.precision)
     if system == "baseline":
         from evals.baseline import baseline_embedder
 
@@ -327,7 +327,7 @@ def task_real(args: dict[str, Any]) -> dict[str, Any]:
     settings = Settings.from_env(llm_provider="none", database_url=None)
     paths = [Path(p) for p in args["paths"]]
     t0 = time.perf_counter()
-    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime, settings.precision)
     embedder.warm_up()  # type: ignore[attr-defined]
     model_load_s = time.perf_counter() - t0
     _log(f"real: model {embedder.name} loaded in {model_load_s:.1f}s; building")

@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     systems = list(SYSTEMS) if args.system == "both" else [args.system]
     settings = Settings.from_env()
 
-    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
+    embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime, settings.precision)
     t0 = time.perf_counter()
     warm_up = getattr(embedder, "warm_up", None)
     if warm_up is not None:

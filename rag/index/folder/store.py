@@ -100,7 +100,7 @@ class FolderIndex(PipelineUpdates):
         """An empty, unsaved index for `embedder` (default: the configured model)."""
         settings = settings or Settings.from_env()
         if embedder is None:
-            embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime)
+            embedder = get_embedder(settings.model, settings.cache_dir, settings.runtime, settings.precision)
         manifest: dict[str, Any] = {
             "format_version": layout.FORMAT_VERSION,
             "created_at": None,
@@ -154,7 +154,7 @@ class FolderIndex(PipelineUpdates):
         """The embedder of the index's model (obtained on first use); checked against the manifest."""
         if self._embedder is None:
             settings = self._settings or Settings.from_env()
-            embedder = get_embedder(self.manifest["model"], settings.cache_dir, settings.runtime)
+            embedder = get_embedder(self.manifest["model"], settings.cache_dir, settings.runtime, settings.precision)
             check_model(self.where, self.manifest, embedder.name, int(embedder.dim), self.rebuild_hint)
             self._embedder = embedder
         return self._embedder

@@ -185,7 +185,7 @@ class PgIndex(PipelineUpdates):
         return stored
 
     def _configured_embedder(self, model: str) -> Embedder:
-        return get_embedder(model, self.settings.cache_dir, self.settings.runtime)
+        return get_embedder(model, self.settings.cache_dir, self.settings.runtime, self.settings.precision)
 
     # -- the SearchBackend surface ----------------------------------------------------------
 

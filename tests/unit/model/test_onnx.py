@@ -57,11 +57,33 @@ def tiny(tmp_path_factory):
 
 def test_onnx_matches_pytorch_in_order(tiny, tmp_path):
     _, model = tiny
-    encoder = OnnxEncoder(model, tmp_path, batch_size=3).start()  # several batches, sorted by length inside
+    # several batches of similar length, run on two threads at once
+    encoder = OnnxEncoder(model, tmp_path, batch_tokens=30, workers=2).start()
     got = encoder.encode(TEXTS)
     expected = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     assert got.shape == expected.shape and got.dtype == np.float32
     assert np.all(np.sum(got * expected, axis=1) > 0.99999)
+    assert np.array_equal(encoder.encode(TEXTS * 3)[: len(TEXTS)], got)  # batch company changes nothing
+    assert not encoder.on_gpu
+
+
+def test_int8_is_a_quantised_copy_close_to_fp32(tiny, tmp_path):
+    _, model = tiny
+    fp32 = OnnxEncoder(model, tmp_path).start()
+    int8 = OnnxEncoder(model, tmp_path, precision="int8").start()
+    assert int8.path != fp32.path and int8.path.stat().st_size < fp32.path.stat().st_size
+    cosine = np.sum(int8.encode(TEXTS) * fp32.encode(TEXTS), axis=1)
+    assert cosine.min() > 0.99 and cosine.min() < 0.999999  # close, and really quantised
+
+
+def test_batches_pad_little():
+    from rag.model.onnx import length_batches
+
+    lengths = [3, 200, 5, 190, 4, 7, 180]
+    batches = length_batches(lengths, max_tokens=400)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) * lengths[b[0]] <= 400 or len(b) == 1 for b in batches)
+    assert batches == [[1, 3], [6, 5], [2, 4, 0]]  # longest first, long with long
 
 
 def test_export_is_reused_and_keyed_by_weights(tiny, tmp_path):
