@@ -25,6 +25,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..model.protocol import Embedder
     from ..types import Chunk, Document, DocumentMeta, ReportCard
+    from .checkpoints import Checkpoints
     from .filters import Filters
 
 __all__ = [
@@ -144,4 +145,9 @@ class Store(Protocol):
 
     def writing(self) -> AbstractContextManager[Writer]:
         """Exclusive access for one update (a process lock, or a database transaction)."""
+        ...
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """Where an update keeps embedded reports until the store publishes them (resuming a killed run)."""
         ...

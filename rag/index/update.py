@@ -14,40 +14,31 @@ only storage: it never decides what to add or drop.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import IndexMismatchError, LoadError
-from ..ingest.chunk import chunk_document
+from ..errors import LoadError
 from ..ingest.load import load_files
-from ..model.protocol import Embedder
-from ..text.tokenize import tokenize
 from ..types import Document
 from .manifest import check_chunker
-from .passages import passage_text
-from .protocol import Changes, Origin, Prepared, Store
+from .prepare import prepare
+from .protocol import Changes, Origin, Store
 
 __all__ = [
     "UpdateSummary",
     "PipelineUpdates",
     "Plan",
-    "INDEX_BATCH",
     "add_paths",
     "add_documents",
     "remove",
     "reconcile",
     "gone_paths",
     "removal_victims",
-    "prepare",
-    "embed_in_batches",
     "with_paths",
 ]
-
-INDEX_BATCH = 64  # passages per embed_passages call while indexing (a progress step)
 
 
 @dataclass(frozen=True)
@@ -64,6 +55,8 @@ class UpdateSummary:
     total_documents: int = 0
     total_chunks: int = 0
     refreshed: int = 0  # unchanged text whose identity was read anew (nothing re-embedded)
+    resumed: int = 0  # reports whose vectors an interrupted update had already made
+    embedded: int = 0  # distinct passage texts embedded (a passage repeated across reports counts once)
 
 
 @dataclass(frozen=True)
@@ -153,14 +146,15 @@ def _apply(
     retitled = {d for d, doc in incoming.items() if d in stored and stored[d][0] != doc.title}
     redescribed = {d for d, doc in incoming.items() if d in stored and d not in retitled and stored[d][1] != doc.meta}
     # Chunk and embed outside the lock (slow).
-    prepared = prepare(store, [doc for d, doc in incoming.items() if d not in stored or d in retitled], progress)
+    preparation = prepare(store, [doc for d, doc in incoming.items() if d not in stored or d in retitled], progress)
+    prepared = preparation.prepared
     with store.writing() as writer:
         origins = writer.origins()
         plan = reconcile(origins, loaded, gone_paths(origins, present, folders))
         renewed = plan.known & retitled
         missing = [doc for doc_id, doc in plan.new.items() if doc_id not in prepared]
         if missing:  # removed by another writer since we looked: embed them now
-            prepared.update(prepare(store, missing, progress=False))
+            prepared.update(prepare(store, missing).prepared)
         after = {**origins, **plan.origins}
         changes = Changes(
             added={doc_id: prepared[doc_id] for doc_id in (*plan.new, *sorted(renewed))},
@@ -180,22 +174,13 @@ def _apply(
         total_documents=totals[0],
         total_chunks=totals[1],
         refreshed=len(changes.redescribed),
+        resumed=preparation.resumed,
+        embedded=preparation.embedded,
     )
 
 
 def _finish(summary: UpdateSummary, start: float, errors: Sequence[LoadError]) -> UpdateSummary:
-    return UpdateSummary(
-        added=summary.added,
-        updated=summary.updated,
-        removed=summary.removed,
-        skipped=summary.skipped,
-        chunks=summary.chunks,
-        seconds=time.perf_counter() - start,
-        errors=tuple(errors),
-        total_documents=summary.total_documents,
-        total_chunks=summary.total_chunks,
-        refreshed=summary.refreshed,
-    )
+    return dataclasses.replace(summary, seconds=time.perf_counter() - start, errors=tuple(errors))
 
 
 def _check_chunker(store: Store) -> None:
@@ -298,73 +283,3 @@ def _is_under(path: str, folder: Path) -> bool:
         return Path(path).is_relative_to(folder)
     except ValueError:
         return False
-
-
-# -- preparing new documents -----------------------------------------------------------
-
-
-def prepare(store: Store, documents: Sequence[Document], progress: bool) -> dict[str, Prepared]:
-    """Chunks, unit vectors and BM25 tokens of new documents, as the store's manifest cuts them."""
-    chunker = store.manifest["chunker"]
-    per_doc = {
-        doc.doc_id: (doc, chunk_document(doc, int(chunker["max_tokens"]), int(chunker["overlap"])))
-        for doc in sorted(documents, key=lambda d: d.doc_id)
-    }
-    texts = [passage_text(doc.title, c) for doc, chunks in per_doc.values() for c in chunks]
-    vectors = _embed(store, texts, progress)
-    out: dict[str, Prepared] = {}
-    offset = 0
-    for doc_id, (doc, chunks) in per_doc.items():
-        rows = slice(offset, offset + len(chunks))
-        tokens = tuple(tuple(tokenize(t)) for t in texts[rows])
-        out[doc_id] = Prepared(doc, tuple(chunks), vectors[rows], tokens)
-        offset += len(chunks)
-    return out
-
-
-def _embed(store: Store, texts: list[str], progress: bool) -> np.ndarray:
-    dim = int(store.manifest["dim"])
-    if not texts:  # nothing to embed: do not load the model
-        return np.zeros((0, dim), dtype=np.float32)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
-    try:
-        return embed_in_batches(store.embedder, texts, dim, store.where, bar.update if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def embed_in_batches(
-    embedder: Embedder,
-    texts: Sequence[str],
-    dim: int,
-    where: str,
-    on_batch: Callable[[int], object] | None = None,
-) -> np.ndarray:
-    """Unit vectors for an index's passages, (len(texts), dim) float32, embedded INDEX_BATCH at a time.
-
-    Refuses vectors of another shape or with non-finite values (IndexMismatchError naming
-    `where`, e.g. "the index at index/default"); `on_batch(n)` is told after each n texts.
-    """
-    out = np.empty((len(texts), dim), dtype=np.float32)
-    for lo in range(0, len(texts), INDEX_BATCH):
-        batch = texts[lo : lo + INDEX_BATCH]
-        vectors = np.asarray(embedder.embed_passages(batch), dtype=np.float32)
-        if vectors.shape != (len(batch), dim):
-            raise IndexMismatchError(
-                f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} texts; "
-                f"{where} expects dim {dim}"
-            )
-        out[lo : lo + len(batch)] = vectors
-        if on_batch is not None:
-            on_batch(len(batch))
-    if not np.isfinite(out).all():
-        raise IndexMismatchError(f"embedder {embedder.name} returned non-finite values")
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    if np.abs(norms - 1).max(initial=0) > 1e-3:  # the protocol promises unit vectors; be sure
-        out /= np.maximum(norms, 1e-12)
-    return out

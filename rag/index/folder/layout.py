@@ -68,6 +68,7 @@ KEYWORD = "keyword"
 
 _GEN = re.compile(r"^gen-(\d{6,})$")
 _TMP_PREFIX = ".tmp-"
+CHECKPOINTS = ".partial"  # an unfinished update's embedded reports (rag.index.checkpoints)
 
 
 class IndexNotFoundError(IndexCorruptError):

@@ -22,9 +22,11 @@ from ...config import Settings
 from ...errors import IndexMismatchError
 from ...model.embedder import get_embedder
 from ...types import Chunk, Document, DocumentMeta, ReportCard
+from ..checkpoints import Checkpoints
 from ..filters import Filters
 from ..manifest import check_model, chunker_entry
 from ..passages import EMBED_TEXT_VERSION, passage_text
+from ..prepare import vector_identity
 from ..protocol import Changes, Origin
 from ..update import PipelineUpdates
 from . import layout
@@ -309,7 +311,13 @@ class FolderIndex(PipelineUpdates):
             )  # fmt: skip
             self._generation = name
             self._dirty = False
+            self.checkpoints.discard(self.documents)  # published: an interrupted update's vectors are no longer needed
             return name
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """Embedded reports of an update not yet saved, in the index folder (see rag.index.checkpoints)."""
+        return Checkpoints(self.index_dir / layout.CHECKPOINTS, lambda: vector_identity(self.embedder))
 
 
 class _Writer:

@@ -10,6 +10,7 @@ never wait. Schema in `schema.py`, SQL search in `search.py`, writes in `write.p
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,8 +23,10 @@ from ...errors import ConfigError, IndexCorruptError, IndexMismatchError, RagErr
 from ...model.embedder import get_embedder
 from ...text.tokenize import tokenize, tokenizer_fingerprint
 from ...types import Chunk, Document, DocumentMeta, ReportCard
+from ..checkpoints import Checkpoints
 from ..filters import Filters
 from ..manifest import check_model
+from ..prepare import vector_identity
 from ..protocol import Changes, Origin
 from ..update import PipelineUpdates
 from . import write
@@ -283,6 +286,13 @@ class PgIndex(PipelineUpdates):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             yield writer
         self._forget(writer.touched)
+        self.checkpoints.discard(writer.touched)  # committed: an interrupted update's vectors are no longer needed
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """Embedded reports of an update not yet committed, in this machine's cache, per database and schema."""
+        place = hashlib.sha256(f"{self.url}|{self.schema}".encode()).hexdigest()[:16]
+        return Checkpoints(self.settings.cache_dir / "partial" / place, lambda: vector_identity(self.embedder))
 
     def _forget(self, doc_ids: set[str]) -> None:
         self._lookups.forget(doc_ids)  # origins/source may have changed

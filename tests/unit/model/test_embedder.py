@@ -206,19 +206,19 @@ class _FixedEmbedder:
 
 
 def test_embed_in_batches_reports_progress_and_returns_unit_vectors():
-    from rag.index.update import INDEX_BATCH, embed_in_batches
+    from rag.index.prepare import EMBED_STEP, embed_in_batches
 
     seen = []
-    texts = [f"第{i}段" for i in range(INDEX_BATCH + 5)]
+    texts = [f"第{i}段" for i in range(EMBED_STEP + 5)]
     out = embed_in_batches(_FixedEmbedder(lambda n: np.full((n, 4), 2.0)), texts, 4, "the index", seen.append)
-    assert seen == [INDEX_BATCH, 5]
+    assert seen == [EMBED_STEP, 5]
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
     assert embed_in_batches(_FixedEmbedder(lambda n: np.ones((n, 4))), [], 4, "the index").shape == (0, 4)
 
 
 def test_embed_in_batches_refuses_wrong_shapes_and_non_finite_values():
     from rag.errors import IndexMismatchError
-    from rag.index.update import embed_in_batches
+    from rag.index.prepare import embed_in_batches
 
     with pytest.raises(IndexMismatchError, match="the database index expects dim 4"):
         embed_in_batches(_FixedEmbedder(lambda n: np.ones((n, 3))), ["a"], 4, "the database index")

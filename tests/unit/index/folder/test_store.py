@@ -508,10 +508,14 @@ def test_crash_mid_write_leaves_the_old_index(
     after = load_index(built, embedder=embedder)
     assert after.generation == before.generation
     assert after.documents.keys() == before.documents.keys() and after.chunks == before.chunks
-    assert sorted(p.name for p in built.iterdir()) == [".lock", "CURRENT", before.generation]
+    # the published index is untouched; the crashed update's vectors are kept beside it
+    assert sorted(p.name for p in built.iterdir()) == [".lock", ".partial", "CURRENT", before.generation]
     monkeypatch.setattr(KeywordIndex, "save", original_save)
+    embedded = len(embedder.texts)
     idx = build([corpus], built, embedder)
     assert len(idx.documents) == 4 and load_index(built, embedder=embedder).generation == idx.generation
+    assert len(embedder.texts) == embedded  # resumed: nothing embedded again
+    assert not (built / ".partial").exists()  # published: the kept vectors are gone
 
 
 def test_crash_between_rename_and_switch(
