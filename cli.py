@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, help="index folder (default: index/default)")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build anew")
     p.add_argument("--index-type", choices=["flat", "hnsw", "ivf"], help="override the automatic choice")
+    p.add_argument(
+        "--shard", metavar="I/N", help="index only shard I of N of the files (several processes into one PostgreSQL)"
+    )
     p.set_defaults(run=_index)
 
     p = sub.add_parser("search", help="show the passages retrieved for a query")
@@ -113,6 +116,11 @@ def _index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.database_url:
         return _index_database(args, settings)
+    if args.shard:
+        raise ConfigError(
+            "--shard splits one job over several processes writing one PostgreSQL index (POLICYQA_DATABASE_URL); "
+            "a folder index has one writer at a time"
+        )
     index = build_index(
         args.paths, settings.index_dir, settings=settings, index_type=args.index_type, rebuild=args.rebuild, progress=True
     )
@@ -123,14 +131,16 @@ def _index(args: argparse.Namespace) -> int:
 def _index_database(args: argparse.Namespace, settings: Settings) -> int:
     """POLICYQA_DATABASE_URL is set: update the PostgreSQL index instead of a folder."""
     from rag.index.pg.store import PgIndex
+    from rag.index.shards import Shard
 
     if args.rebuild or args.index_type:
         raise ConfigError(
             "--rebuild and --index-type apply to a folder index; with POLICYQA_DATABASE_URL set, remove reports "
             "with the API or drop the `policyqa` schema to start over (the database always uses HNSW)"
         )
+    shard = Shard.parse(args.shard) if args.shard else None
     with PgIndex(settings.database_url or "", settings=settings) as index:
-        s = index.add(args.paths, progress=True)
+        s = index.add(args.paths, progress=True, shard=shard)
     _print_update("the database", s, s.total_chunks, s.total_documents)
     return 0
 
@@ -139,6 +149,7 @@ def _print_update(where: str, s: UpdateSummary, chunks: int, reports: int) -> No
     print(
         f"indexed into {where}: {s.added} added, {s.updated} updated, {s.removed} removed, "
         f"{s.skipped} unchanged; {chunks} chunks in {reports} reports; {s.seconds:.1f}s"
+        + (f" ({s.resumed} reports resumed from an interrupted run)" if s.resumed else "")
     )
     for error in s.errors:
         print(f"  skipped {error}", file=sys.stderr)

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import LoadError
-from ..ingest.load import load_files
+from ..ingest.load import expand_paths, load_listed
 from ..types import Document
 from .manifest import check_chunker
 from .prepare import prepare
 from .protocol import Changes, Origin, Store
+from .shards import Shard, shard_name
 
 __all__ = [
     "UpdateSummary",
@@ -79,9 +80,9 @@ class PipelineUpdates:
 
     last_summary: UpdateSummary | None = None
 
-    def add(self, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
+    def add(self, paths: Sequence[Path | str], progress: bool = False, shard: Shard | None = None) -> UpdateSummary:
         """Bring the index up to date with files and folders (see `add_paths`)."""
-        self.last_summary = add_paths(self, paths, progress)  # type: ignore[arg-type]
+        self.last_summary = add_paths(self, paths, progress, shard)  # type: ignore[arg-type]
         return self.last_summary
 
     def add_documents(
@@ -96,16 +97,23 @@ class PipelineUpdates:
         return remove(self, doc_ids_or_sources)  # type: ignore[arg-type]
 
 
-def add_paths(store: Store, paths: Sequence[Path | str], progress: bool = False) -> UpdateSummary:
+def add_paths(
+    store: Store, paths: Sequence[Path | str], progress: bool = False, shard: Shard | None = None
+) -> UpdateSummary:
     """Load files and folders and bring `store` up to date with them.
 
     For every folder given, reports indexed from a file under it that no longer
     exists are removed; a file that exists but fails to load keeps its previous
-    version (it is reported in `errors`).
+    version (it is reported in `errors`). With `shard`, only that shard's files are
+    loaded and embedded (see `rag.index.shards`); deletions are judged on all files.
     """
     start = time.perf_counter()
-    files, loaded, errors = load_files(paths)
-    present = {str(p.resolve()) for p in files}
+    files, errors = expand_paths(paths)
+    roots = [Path(p) for p in paths if Path(p).is_dir()]
+    mine = files if shard is None else [f for f in files if shard.holds(shard_name(f, roots))]
+    loaded, failed = load_listed(mine)
+    errors += failed
+    present = {str(p.resolve()) for p in files}  # all files: another shard's are not deleted ones
     folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
     summary = _apply(store, loaded, present, folders, progress)
     return _finish(summary, start, errors)

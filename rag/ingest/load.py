@@ -25,6 +25,7 @@ __all__ = [
     "doc_id_for",
     "expand_paths",
     "load_files",
+    "load_listed",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,21 @@ def load_files(
     """What an index update needs: the files found, each loaded report with its
     resolved path (to notice edits and deletions), and the files that failed."""
     files, errors = expand_paths(paths)
+    loaded, failed = load_listed(files)
+    return files, loaded, errors + failed
+
+
+def load_listed(files: Sequence[Path]) -> tuple[list[tuple[Document, str]], list[LoadError]]:
+    """Each of `files` loaded, with its resolved path; the files that failed."""
     loaded: list[tuple[Document, str]] = []
+    errors: list[LoadError] = []
     for path in files:
         try:
             loaded.append((load_document(path), str(path.resolve())))
         except LoadError as exc:
             log.warning("skipping %s", exc)
             errors.append(exc)
-    return files, loaded, errors
+    return loaded, errors
 
 
 def expand_paths(paths: Sequence[Path | str]) -> tuple[list[Path], list[LoadError]]:

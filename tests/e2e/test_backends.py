@@ -40,15 +40,6 @@ DEV_IDS = ("d01", "d02", "d03", "d04", "d05", "d06", "d07", "d08", "d09", "d10",
 _schemas = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-
-
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "reports"
