@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import IndexMismatchError
 from ..ingest.chunk import chunk_document
 from ..model.protocol import Embedder
+from ..stages import stage
 from ..text.tokenize import tokenize
 from ..types import Document
 from .passages import passage_text
@@ -49,16 +50,18 @@ def prepare(store: Store, documents: Sequence[Document], progress: bool = False)
     """Chunks, unit vectors and BM25 tokens of new documents, as the store's manifest cuts them."""
     chunker = store.manifest["chunker"]
     dim = int(store.manifest["dim"])
-    chunks = {
-        doc.doc_id: chunk_document(doc, int(chunker["max_tokens"]), int(chunker["overlap"]))
-        for doc in sorted(documents, key=lambda d: d.doc_id)
-    }
-    by_id = {doc.doc_id: doc for doc in documents}
-    texts = {d: [passage_text(by_id[d].title, c) for c in cs] for d, cs in chunks.items()}
+    with stage("chunk"):
+        chunks = {
+            doc.doc_id: chunk_document(doc, int(chunker["max_tokens"]), int(chunker["overlap"]))
+            for doc in sorted(documents, key=lambda d: d.doc_id)
+        }
+        by_id = {doc.doc_id: doc for doc in documents}
+        texts = {d: [passage_text(by_id[d].title, c) for c in cs] for d, cs in chunks.items()}
     vectors = _resume(store, texts, dim, progress)
     resumed = len(vectors)
     embedded = _embed_missing(store, texts, vectors, dim, progress)
-    tokens = _tokens(texts)
+    with stage("bm25"):
+        tokens = _tokens(texts)
     prepared = {
         d: Prepared(by_id[d], tuple(chunks[d]), vectors[d], tuple(tokens[t] for t in texts[d])) for d in chunks
     }

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import LoadError
 from ..ingest.load import expand_paths, load_listed
+from ..stages import stage
 from ..types import Document
 from .manifest import check_chunker
 from .prepare import prepare
@@ -170,7 +171,8 @@ def _apply(
             origins={**plan.origins, **{d: after[d] for d in renewed}},
             redescribed={d: incoming[d] for d in sorted(plan.known & redescribed)},
         )
-        totals = writer.write(changes)
+        with stage("write"):
+            totals = writer.write(changes)
     updated = {d for d, old in plan.replaced.items() if old in plan.dropped}
     return UpdateSummary(
         added=len(plan.new) - len(updated),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import LoadError
+from ..stages import stage
 from ..types import Document, DocumentMeta
 from .clean import clean_report
 from .extract import SUPPORTED_SUFFIXES, Extracted, extract, extract_bytes
@@ -43,7 +44,10 @@ def doc_id_for(text: str) -> str:
 def load_document(path: Path | str, max_bytes: int = 20 * 2**20) -> Document:
     """Load one report; raises LoadError naming the file and the reason."""
     path = Path(path)
-    return document_from_extracted(extract(path, max_bytes=max_bytes), source=path.name, path=str(path))
+    with stage("load"):
+        extracted = extract(path, max_bytes=max_bytes)
+    with stage("clean"):
+        return document_from_extracted(extracted, source=path.name, path=str(path))
 
 
 def load_bytes(data: bytes, filename: str, max_bytes: int = 20 * 2**20) -> Document:

@@ -183,6 +183,7 @@ class SentenceTransformerEmbedder:
         self._onnx: OnnxEncoder | None = None
         self._ready = False
         self._dim: int | None = None
+        self._config: Any = None
         self._prompts = Prompts()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -220,6 +221,12 @@ class SentenceTransformerEmbedder:
         return "onnx" if self._onnx is not None else "torch"
 
     @property
+    def transformer_config(self) -> Any:
+        """The transformer's configuration (layers, widths: what an embedding costs), if it has one."""
+        self.warm_up()
+        return self._config
+
+    @property
     def device(self) -> str:
         """'cuda' or 'cpu': where texts are embedded (known after `warm_up`)."""
         self.warm_up()
@@ -238,6 +245,7 @@ class SentenceTransformerEmbedder:
             _configure_torch_threads()
             model = self._load()
             self._dim = _embedding_dim(model)
+            self._config = getattr(model[0], "auto_model", None) and model[0].auto_model.config
             self._prompts = select_prompts(self._name, getattr(model, "prompts", None))
             encoder = self._prepare_onnx(model)
             if encoder is not None:

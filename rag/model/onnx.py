@@ -38,6 +38,7 @@ import numpy as np
 
 from ..config import Precision
 from ..errors import ModelError
+from ..stages import count, stage
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -290,18 +291,24 @@ class OnnxEncoder:
         """Vectors for texts (prompts already prepended), shape (len(texts), dim), rows L2-normalised."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        ids = self._tokenizer(texts, truncation="longest_first", max_length=self._max_length)["input_ids"]
-        batches = length_batches([len(row) for row in ids], self.batch_tokens)
+        with stage("tokenise"):
+            ids = self._tokenizer(texts, truncation="longest_first", max_length=self._max_length)["input_ids"]
+            batches = length_batches([len(row) for row in ids], self.batch_tokens)
+        count("tokens", sum(len(row) for row in ids))
+        count("padded_tokens", sum(len(rows) * len(ids[rows[0]]) for rows in batches))
+        for rows in batches:  # attention's cost grows with the square of a batch's width
+            count("attention_token_pairs", len(rows) * len(ids[rows[0]]) ** 2)
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
 
         def run(rows: list[int]) -> None:
             vectors[rows] = self._run([ids[i] for i in rows])
 
-        if len(batches) == 1 or self.workers == 1 or self.on_gpu:
-            for rows in batches:
-                run(rows)
-        else:
-            list(self._executor().map(run, batches))  # onnxruntime releases the GIL while it runs
+        with stage("embed"):
+            if len(batches) == 1 or self.workers == 1 or self.on_gpu:
+                for rows in batches:
+                    run(rows)
+            else:
+                list(self._executor().map(run, batches))  # onnxruntime releases the GIL while it runs
         return vectors
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -21,6 +21,7 @@ import numpy as np
 from ...config import Settings
 from ...errors import IndexMismatchError
 from ...model.embedder import get_embedder
+from ...stages import stage
 from ...types import Chunk, Document, DocumentMeta, ReportCard
 from ..checkpoints import Checkpoints
 from ..filters import Filters
@@ -304,11 +305,15 @@ class FolderIndex(PipelineUpdates):
         with self._lock, layout.writer_lock(self.index_dir):
             if not self._dirty and self._generation is not None:
                 return None
-            dense, keyword = self.dense, self.keyword
-            name, self.manifest = write_generation(
-                self.index_dir, self._generation, self.manifest, self.documents, self._origins, self.chunks,
-                self._embeddings, dense, keyword,
-            )  # fmt: skip
+            with stage("faiss"):
+                dense = self.dense
+            with stage("bm25"):
+                keyword = self.keyword
+            with stage("write"):
+                name, self.manifest = write_generation(
+                    self.index_dir, self._generation, self.manifest, self.documents, self._origins, self.chunks,
+                    self._embeddings, dense, keyword,
+                )  # fmt: skip
             self._generation = name
             self._dirty = False
             self.checkpoints.discard(self.documents)  # published: an interrupted update's vectors are no longer needed

@@ -174,3 +174,26 @@ def test_pool_mean_ignores_padding_and_cls_takes_the_first_token():
     mask = np.array([[1, 1, 0]])
     np.testing.assert_allclose(pool(hidden, mask, "mean"), [[2**-0.5, 2**-0.5]], rtol=1e-6)
     np.testing.assert_allclose(pool(hidden, mask, "cls"), [[1.0, 0.0]])
+
+
+def test_a_cuda_provider_is_preferred_when_onnxruntime_has_one():
+    from types import SimpleNamespace
+
+    from rag.model.onnx import _providers
+
+    gpu = SimpleNamespace(get_available_providers=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    cpu = SimpleNamespace(get_available_providers=lambda: ["AzureExecutionProvider", "CPUExecutionProvider"])
+    assert _providers(gpu) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert _providers(cpu) == ["CPUExecutionProvider"]
+
+
+def test_with_a_gpu_only_torch_can_use_auto_stays_on_pytorch(tiny, tmp_path, monkeypatch):
+    from rag.model import embedder as embedder_module
+
+    monkeypatch.setattr(embedder_module, "_cuda_without_onnx_cuda", lambda: True)
+    monkeypatch.setattr(embedder_module, "_torch_cuda", lambda: False)  # no real GPU to move the model to
+    folder, _ = tiny
+    auto = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path)
+    assert auto.runtime == "torch"
+    forced = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path, runtime="onnx")
+    assert forced.runtime == "onnx"
