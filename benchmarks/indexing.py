@@ -207,6 +207,49 @@ def _run_child(spec: str, corpus: Path) -> dict[str, Any]:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+# ------------------------------------------------------------------ sharded indexers into PostgreSQL
+
+
+def _pg_database(server_url: str, name: str) -> str:
+    import re
+
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return re.sub(r"/postgres(\?|$)", rf"/{name}\1", server_url, count=1)
+
+
+def shards_vs_one(corpus: Path, shards: int, precision: str) -> dict[str, Any]:
+    """Wall time of one `policyqa index` into PostgreSQL vs `shards` concurrent `--shard i/n` ones."""
+    import pgserver
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_") or k == "POLICYQA_CACHE_DIR"}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", POLICYQA_PRECISION=precision)
+    command = [sys.executable, "-m", "cli", "index", str(corpus)]
+    with tempfile.TemporaryDirectory(prefix="policyqa-pg-") as tmp:
+        server = pgserver.get_server(Path(tmp) / "data", cleanup_mode="delete")
+        try:
+            url = server.get_uri()
+            one_env = {**env, "POLICYQA_DATABASE_URL": _pg_database(url, "bench_one")}
+            started = time.perf_counter()
+            subprocess.run(command, env=one_env, cwd=ROOT, check=True, capture_output=True)
+            one = time.perf_counter() - started
+            many_env = {**env, "POLICYQA_DATABASE_URL": _pg_database(url, "bench_shards")}
+            started = time.perf_counter()
+            runs = [subprocess.Popen([*command, "--shard", f"{i}/{shards}"], env=many_env, cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    for i in range(1, shards + 1)]  # fmt: skip
+            if any(run.wait() != 0 for run in runs):
+                raise RuntimeError("a sharded indexer failed")
+            many = time.perf_counter() - started
+        finally:
+            server.cleanup()
+    return {"corpus": str(corpus), "precision": precision, "one_process_s": one, f"{shards}_shards_s": many,
+            "ratio": many / one}  # fmt: skip
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -265,6 +308,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "indexing.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--pg-shards", type=int, default=0, help="also time N concurrent --shard indexers into PostgreSQL")
+    p.add_argument("--pg-corpus", type=Path, default=CORPUS / "provincial-2026", help="the corpus for --pg-shards")
     return p
 
 
@@ -283,10 +328,18 @@ def main(argv: list[str] | None = None) -> int:
         results.append(_derive(_run_child(spec, args.corpus), peak))
         print(f"  {results[-1]['wall_s']:.1f} s", flush=True)
     table = _table(results, peak)
+    sharded = None
+    if args.pg_shards:
+        precision = specs[0].partition(":")[2] or "fp32"
+        print(f"indexing {args.pg_corpus} into PostgreSQL: one process, then {args.pg_shards} shards…", flush=True)
+        sharded = shards_vs_one(args.pg_corpus, args.pg_shards, precision)
+        table += (f"\n\nPostgreSQL, {args.pg_corpus.name}, {precision}: one process {sharded['one_process_s']:.1f} s, "
+                  f"{args.pg_shards} concurrent shards {sharded[f'{args.pg_shards}_shards_s']:.1f} s "
+                  f"(x{sharded['ratio']:.2f})")  # fmt: skip
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     machine = {"cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(), "load_average": os.getloadavg()}
-    args.out.write_text(json.dumps({"machine": machine, "gemm_peak": peak, "builds": results}, indent=2), encoding="utf-8")
+    args.out.write_text(json.dumps({"machine": machine, "gemm_peak": peak, "builds": results, "pg_shards": sharded}, indent=2), encoding="utf-8")
     args.out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     return 0
 

@@ -126,7 +126,7 @@ def _quiet_weight_loading() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-PASSAGE_SLICE = 64  # texts encoded per hold of the model lock (~1-2 s on 2 cores)
+PASSAGE_SLICE = 32  # texts encoded per hold of the model lock (~1 s on 2 cores; 2-3 batches, one per core)
 
 
 @contextlib.contextmanager
@@ -255,6 +255,8 @@ class SentenceTransformerEmbedder:
                 gc.collect()
                 self._onnx = self._try(encoder.start)
                 model = self._load() if self._onnx is None else None  # rare: the export failed its check
+            if model is not None and _torch_cuda():  # PyTorch embeds: on the GPU when there is one
+                model.to("cuda")
             self._model = model
             self._ready = True  # last: other threads treat a ready embedder as fully loaded
 
@@ -308,8 +310,6 @@ class SentenceTransformerEmbedder:
                 f"(`huggingface-cli download {self._name}` on a machine with internet)."
             ) from exc
         model.eval()
-        if _torch_cuda():
-            model.to("cuda")
         # Checkpoints saved in fp16/bf16 would otherwise run (slowly, less precisely) in that dtype on CPU.
         if any(p.dtype != _torch_float32() for p in model.parameters()):
             model.float()
