@@ -113,7 +113,10 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from rag.model.embedder import bulk_precision
+
     settings = _settings(args)
+    settings = settings.with_(precision=bulk_precision(settings.precision))
     if settings.database_url:
         return _index_database(args, settings)
     if args.shard:

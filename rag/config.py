@@ -27,8 +27,8 @@ LLMProvider = Literal["none", "openai", "ollama", "llamacpp"]
 _PROVIDERS = ("none", "openai", "ollama", "llamacpp")
 EmbeddingRuntime = Literal["auto", "onnx", "torch"]
 _RUNTIMES = ("auto", "onnx", "torch")
-Precision = Literal["fp32", "int8"]
-_PRECISIONS = ("fp32", "int8")
+Precision = Literal["auto", "fp32", "int8", "bf16"]
+_PRECISIONS = ("auto", "fp32", "int8", "bf16")
 
 
 def default_cache_dir() -> Path:
@@ -49,7 +49,7 @@ class Settings:
     model: str = DEFAULT_MODEL  # sentence-transformers name or local folder
     cache_dir: Path = field(default_factory=default_cache_dir)
     runtime: EmbeddingRuntime = "auto"  # ONNX Runtime when the model allows it, else PyTorch
-    precision: Precision = "fp32"  # int8: weights quantised on ONNX Runtime (faster, see README)
+    precision: Precision = "auto"  # fp32; `policyqa index`: bf16 where native. int8 opt-in (see README)
     chunk_tokens: int = 300  # chunk budget in tiktoken cl100k tokens
     chunk_overlap: int = 40
     # Index

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..config import DEFAULT_MODEL, EmbeddingRuntime, Precision
 from ..errors import ModelError
+from ..stages import stage
 from .hashing import HashEmbedder
 from .protocol import Embedder, check_texts
 
@@ -47,6 +48,7 @@ __all__ = [
     "get_embedder",
     "select_prompts",
     "BGE_ZH_QUERY_INSTRUCTION",
+    "bulk_precision",
 ]
 
 # The retrieval instruction BAAI documents for its Chinese bge models (queries only).
@@ -161,7 +163,7 @@ class SentenceTransformerEmbedder:
         cache_dir: Path | None = None,
         batch_size: int = 32,
         runtime: EmbeddingRuntime = "auto",
-        precision: Precision = "fp32",
+        precision: Precision = "auto",
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ModelError(f"model must be a model name or folder path, got {model!r}")
@@ -171,16 +173,18 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cache_dir must be a path, got {cache_dir!r}")
         if runtime not in ("auto", "onnx", "torch"):
             raise ModelError(f"runtime must be 'auto', 'onnx' or 'torch', got {runtime!r}")
-        if precision not in ("fp32", "int8"):
-            raise ModelError(f"precision must be 'fp32' or 'int8', got {precision!r}")
+        if precision not in ("auto", "fp32", "int8", "bf16"):
+            raise ModelError(f"precision must be 'auto', 'fp32', 'int8' or 'bf16', got {precision!r}")
         self._name = model.strip()
         self._runtime = runtime
-        self.precision = precision  # int8 applies on ONNX Runtime; PyTorch runs fp32
+        self._precision = precision  # int8 runs on ONNX Runtime, bf16 on PyTorch (autocast), fp32 on either
+        self._resolved: str | None = None
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._model: SentenceTransformer | None = None  # released when ONNX Runtime takes over
         self._onnx: OnnxEncoder | None = None
+        self._passage_model: SentenceTransformer | None = None  # bf16 passages beside ONNX queries
         self._ready = False
         self._dim: int | None = None
         self._config: Any = None
@@ -194,7 +198,7 @@ class SentenceTransformerEmbedder:
 
     def __repr__(self) -> str:
         state = f"loaded, {self.runtime}" if self._ready else f"not loaded, runtime={self._runtime}"
-        state += f", {self.precision}"
+        state += f", {self._resolved or self._precision}"
         return f"SentenceTransformerEmbedder({self._name!r}, batch_size={self.batch_size}, {state})"
 
     @property
@@ -219,6 +223,17 @@ class SentenceTransformerEmbedder:
         """'onnx' or 'torch': what embeds texts (known after `warm_up`)."""
         self.warm_up()
         return "onnx" if self._onnx is not None else "torch"
+
+    @property
+    def precision(self) -> str:
+        """What passages are embedded at: 'fp32', 'int8' or 'bf16' ('auto' is fp32 here: see
+        `bulk_precision`; bf16 without native support warns and runs fp32)."""
+        if self._resolved is None:
+            if self._precision == "bf16":
+                self._resolved = "bf16" if _bf16_native(warn=True) else "fp32"
+            else:
+                self._resolved = "fp32" if self._precision == "auto" else self._precision
+        return self._resolved
 
     @property
     def transformer_config(self) -> Any:
@@ -271,7 +286,8 @@ class SentenceTransformerEmbedder:
         if self._runtime == "auto" and _cuda_without_onnx_cuda():
             log.info("embedding with PyTorch on CUDA (this onnxruntime has no CUDA provider)")
             return None
-        return self._try(lambda: OnnxEncoder(model, self._onnx_cache(), precision=self.precision))
+        precision = "int8" if self.precision == "int8" else "fp32"  # bf16 is PyTorch's (passages only)
+        return self._try(lambda: OnnxEncoder(model, self._onnx_cache(), precision=precision))
 
     def _try(self, step: Callable[[], T]) -> T | None:
         try:
@@ -354,12 +370,28 @@ class SentenceTransformerEmbedder:
                 rows = order[lo : lo + PASSAGE_SLICE]
                 out[rows] = self._encode([texts[i] for i in rows], prompt)
             return out
+        if self.precision == "bf16" and len(texts) > 1:
+            return self._encode_torch(self._bf16_model(), texts, prompt)
         if self._onnx is not None:
             with self._encode_lock:
                 return self._onnx.encode([prompt + text for text in texts])  # what ST does with a prompt
         assert self._model is not None
-        with self._encode_lock, _torch_threads(1 if len(texts) == 1 else None):
-            vectors = self._model.encode(
+        return self._encode_torch(self._model, texts, prompt)
+
+    def _bf16_model(self) -> SentenceTransformer:
+        """The PyTorch model batches of passages run on in bf16 (loaded on first use beside the ONNX
+        session that embeds queries: a single query is faster there, 14 ms against 33 ms)."""
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._passage_model is None:
+                model = self._load()
+                self._passage_model = model.to("cuda") if _torch_cuda() else model
+            return self._passage_model
+
+    def _encode_torch(self, model: SentenceTransformer, texts: list[str], prompt: str) -> np.ndarray:
+        with self._encode_lock, _torch_threads(1 if len(texts) == 1 else None), self._autocast(model), stage("embed"):
+            vectors = model.encode(
                 texts,
                 prompt=prompt,  # "" (not None) so a model's default_prompt_name cannot sneak in
                 batch_size=self.batch_size,  # ST sorts by length inside, so batches pad little
@@ -367,7 +399,44 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.precision == "bf16":  # rows come back normalised in bf16 arithmetic: renormalise in fp32
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def _autocast(self, model: SentenceTransformer) -> contextlib.AbstractContextManager[Any]:
+        """bf16 matrix products with fp32 accumulation (PyTorch autocast keeps norms and softmax fp32)."""
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(model.device.type, dtype=torch.bfloat16)
+
+
+_bf16_warned = False
+
+
+def bulk_precision(setting: Precision) -> Precision:
+    """The precision for a bulk indexing run (`policyqa index`): 'auto' becomes bf16 where the machine
+    runs it natively (1.2x faster here, the same answers), else fp32. A server keeps fp32 for
+    'auto': bf16 runs on PyTorch beside the ONNX session, ~1.5 GB more memory for an upload's
+    few passages."""
+    if setting != "auto":
+        return setting
+    return "bf16" if _bf16_native() else "fp32"
+
+
+def _bf16_native(warn: bool = False) -> bool:
+    """Whether bf16 runs natively here (AVX512-BF16 on the CPU, bf16 on the GPU); emulated bf16
+    is slower than fp32, so passages then stay fp32 (`warn`: say so, once)."""
+    global _bf16_warned
+    import torch
+
+    native = torch.cuda.is_bf16_supported() if _torch_cuda() else torch.cpu._is_avx512_bf16_supported()
+    if warn and not native and not _bf16_warned:
+        log.warning("precision bf16: this machine has no native bf16 (AVX512-BF16, AMX or a bf16 GPU); embedding fp32")
+        _bf16_warned = True
+    return bool(native)
 
 
 def _torch_cuda() -> bool:
@@ -404,7 +473,7 @@ _instances_lock = threading.Lock()
 
 
 def get_embedder(
-    model: str, cache_dir: Path | None = None, runtime: EmbeddingRuntime = "auto", precision: Precision = "fp32"
+    model: str, cache_dir: Path | None = None, runtime: EmbeddingRuntime = "auto", precision: Precision = "auto"
 ) -> Embedder:
     """The process-wide embedder for `model` (created once, loaded lazily, shared by all callers).
 

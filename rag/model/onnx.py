@@ -232,7 +232,7 @@ class OnnxEncoder:
         reason = unsupported_reason(model)
         if reason is not None:
             raise ModelError(f"this model cannot run on ONNX Runtime: {reason}; set POLICYQA_RUNTIME=torch")
-        if precision not in MIN_PROBE_COSINE:
+        if precision not in MIN_PROBE_COSINE:  # bf16 is PyTorch's (rag.model.embedder)
             raise ModelError(f"precision must be one of {sorted(MIN_PROBE_COSINE)}, got {precision!r}")
         self._tokenizer = model.tokenizer
         self._pad_id = int(model.tokenizer.pad_token_id or 0)

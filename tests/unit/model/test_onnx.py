@@ -197,3 +197,26 @@ def test_with_a_gpu_only_torch_can_use_auto_stays_on_pytorch(tiny, tmp_path, mon
     assert auto.runtime == "torch"
     forced = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path, runtime="onnx")
     assert forced.runtime == "onnx"
+
+
+def test_bf16_embeds_passages_on_pytorch_and_queries_on_onnx(tiny, tmp_path, monkeypatch):
+    from rag.model import embedder as embedder_module
+
+    folder, _ = tiny
+    fp32 = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path, precision="fp32")
+    monkeypatch.setattr(embedder_module, "_bf16_native", lambda warn=False: True)
+    assert embedder_module.bulk_precision("auto") == "bf16" and embedder_module.bulk_precision("int8") == "int8"
+    assert SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path).precision == "fp32"  # a server's "auto"
+    bf16 = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path, precision="bf16")
+    passages = bf16.embed_passages(TEXTS[:-1])
+    reference = fp32.embed_passages(TEXTS[:-1])
+    cosine = np.sum(passages * reference, axis=1)
+    assert bf16.precision == "bf16"
+    assert cosine.min() > 0.99 and not np.array_equal(passages, reference)  # bf16 arithmetic, near fp32
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-5)
+    assert bf16.runtime == "onnx" and bf16._passage_model is not None
+    assert np.array_equal(bf16.embed_query("苏州市科技局"), fp32.embed_query("苏州市科技局"))  # queries: ONNX fp32
+    monkeypatch.setattr(embedder_module, "_bf16_native", lambda warn=False: False)  # emulated bf16 is slower
+    assert embedder_module.bulk_precision("auto") == "fp32"
+    fallback = SentenceTransformerEmbedder(str(folder), cache_dir=tmp_path, precision="bf16")
+    assert fallback.precision == "fp32" and np.array_equal(fallback.embed_passages(TEXTS[:-1]), reference)
