@@ -76,6 +76,12 @@ class Checkpoints:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
+    def clear(self) -> None:
+        """Forget everything kept (a bulk update completed: what is left belongs to reports gone since)."""
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def kept(self) -> int:
         """How many reports have vectors kept."""
         return sum(1 for p in self.folder.glob("*.npy") if not p.name.startswith(".")) if self.folder.is_dir() else 0

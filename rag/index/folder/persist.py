@@ -63,6 +63,7 @@ def build_index(
             index.set_index_type(index_type)
         summary = index.add(paths, progress=progress)
         index.save()
+        index.checkpoints.clear()  # complete: vectors kept by killed runs for reports since removed go too
         index.last_summary = summary
         return index
 

@@ -136,3 +136,10 @@ def test_checkpoints_refuse_other_vectors_and_damaged_files(tmp_path: Path) -> N
     kept.save("d2", texts, np.ones((2, 4), np.float32))
     kept.discard(["d2"])
     assert not (tmp_path / "cp").exists()
+
+
+def test_a_completed_build_forgets_the_checkpoints_of_reports_removed_meanwhile(corpus: Path, tmp_path: Path) -> None:
+    # what a killed run leaves for a report whose file was deleted before the next run
+    Checkpoints(tmp_path / "idx" / ".partial", lambda: "x").save("0123456789abcdef", ["已删除的报告"], np.ones((1, 64), np.float32))
+    _build(corpus, tmp_path / "idx", StoppingEmbedder())
+    assert not (tmp_path / "idx" / ".partial").exists()
