@@ -116,7 +116,8 @@ def _index(args: argparse.Namespace) -> int:
     from rag.model.embedder import bulk_precision
 
     settings = _settings(args)
-    settings = settings.with_(precision=bulk_precision(settings.precision))
+    if not settings.model.startswith("hash-ngram-"):  # a model-free embedder has no precision (and needs no torch)
+        settings = settings.with_(precision=bulk_precision(settings.precision))
     if settings.database_url:
         return _index_database(args, settings)
     if args.shard:

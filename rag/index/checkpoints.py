@@ -54,7 +54,7 @@ class Checkpoints:
             vectors = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:  # damaged (a disk error): embed again
+        except Exception as exc:  # damaged (empty after a power loss: EOFError; garbage: ValueError): embed again
             log.warning("ignoring the unreadable checkpoint %s (%s)", path, exc)
             path.unlink(missing_ok=True)
             return None
@@ -65,22 +65,33 @@ class Checkpoints:
 
     def save(self, doc_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Keep a report's vectors (atomically: a kill leaves the old state or the whole file)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         target = self._path(doc_id, texts)
-        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=self.folder)
+        handle, tmp = self._temporary()
         try:
             with os.fdopen(handle, "wb") as f:
                 np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())  # whole on disk before it gets its name
             os.replace(tmp, target)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def clear(self) -> None:
-        """Forget everything kept (a bulk update completed: what is left belongs to reports gone since)."""
-        import shutil
+    def _temporary(self) -> tuple[int, str]:
+        for _ in range(3):  # the folder is made on demand; another process may be clearing it
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=self.folder)
+            except FileNotFoundError:
+                continue
+        return tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=self.folder)
 
-        shutil.rmtree(self.folder, ignore_errors=True)
+    def clear(self) -> None:
+        """Forget every kept report (a bulk update completed: what is left belongs to reports gone since).
+        Files being written by another process (temporary names) are left to it."""
+        self._remove(lambda name: not name.startswith("."))
+        with contextlib.suppress(OSError):  # not empty: another process's file; a writer re-makes it (`_temporary`)
+            self.folder.rmdir()
 
     def kept(self) -> int:
         """How many reports have vectors kept."""
@@ -88,14 +99,20 @@ class Checkpoints:
 
     def discard(self, doc_ids: Iterable[str]) -> None:
         """Forget the kept vectors of reports now published."""
-        if not self.folder.is_dir():
+        published = set(doc_ids)
+        self._remove(lambda name: name.split("-", 1)[0] in published)
+
+    def _remove(self, chosen: Callable[[str], bool]) -> None:
+        """Delete the kept files `chosen` names, and temporary files a killed writer left. The folder
+        stays (another process may be about to write into it); an empty one is removed by nobody."""
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
             return
-        for doc_id in doc_ids:
-            for path in self.folder.glob(f"{doc_id}-*.npy"):
-                path.unlink(missing_ok=True)
-        for tmp in self.folder.glob(".tmp-*"):  # a killed writer's; another process may be writing a young one
+        for entry in entries:
             with contextlib.suppress(OSError):
-                if time.time() - tmp.stat().st_mtime > STALE_TMP_SECONDS:
-                    tmp.unlink()
-        with contextlib.suppress(OSError):  # left when other reports' vectors are still kept
-            self.folder.rmdir()
+                if entry.name.startswith(".tmp-"):  # young ones are another process's, being written
+                    if time.time() - entry.stat().st_mtime > STALE_TMP_SECONDS:
+                        os.unlink(entry.path)
+                elif entry.name.endswith(".npy") and chosen(entry.name):
+                    os.unlink(entry.path)

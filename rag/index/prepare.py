@@ -42,8 +42,10 @@ class Preparation:
 
 
 def vector_identity(embedder: Embedder) -> str:
-    """What a report's vectors depend on besides its passages: model, precision, dimension."""
-    return f"{embedder.name}|{getattr(embedder, 'precision', 'fp32')}|{embedder.dim}"
+    """What a report's vectors depend on besides its passages: model and its exact weights (a model
+    retrained in place under the same name), precision (and int8 recipe), dimension."""
+    weights = getattr(embedder, "weights_key", "")
+    return f"{embedder.name}|{weights}|{getattr(embedder, 'precision', 'fp32')}|{embedder.dim}"
 
 
 def prepare(store: Store, documents: Sequence[Document], progress: bool = False) -> Preparation:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,13 +110,17 @@ def add_paths(
     """
     start = time.perf_counter()
     files, errors = expand_paths(paths)
-    roots = [Path(p) for p in paths if Path(p).is_dir()]
-    mine = files if shard is None else [f for f in files if shard.holds(shard_name(f, roots))]
-    loaded, failed = load_listed(mine)
-    errors += failed
-    present = {str(p.resolve()) for p in files}  # all files: another shard's are not deleted ones
     folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
-    summary = _apply(store, loaded, present, folders, progress)
+
+    def owned(path: str | Path) -> bool:
+        return shard is None or shard.holds(shard_name(Path(path).resolve(), folders))
+
+    loaded, failed = load_listed([f for f in files if owned(f)])
+    errors += failed
+    # Deletions are judged on all files (another shard's are not deleted ones), each by the shard
+    # that owns its path: a moved report is dropped by one shard and found again by another.
+    present = {str(p.resolve()) for p in files}
+    summary = _apply(store, loaded, present, folders, progress, owned)
     return _finish(summary, start, errors)
 
 
@@ -144,6 +148,7 @@ def _apply(
     present: set[str],
     folders: Sequence[Path],
     progress: bool,
+    owned: Callable[[str], bool] = lambda path: True,
 ) -> UpdateSummary:
     _check_chunker(store)
     incoming: dict[str, Document] = {}
@@ -159,7 +164,7 @@ def _apply(
     prepared = preparation.prepared
     with store.writing() as writer:
         origins = writer.origins()
-        plan = reconcile(origins, loaded, gone_paths(origins, present, folders))
+        plan = reconcile(origins, loaded, {p for p in gone_paths(origins, present, folders) if owned(p)})
         renewed = plan.known & retitled
         missing = [doc for doc_id, doc in plan.new.items() if doc_id not in prepared]
         if missing:  # removed by another writer since we looked: embed them now

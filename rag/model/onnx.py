@@ -279,9 +279,9 @@ class OnnxEncoder:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        # One thread per run, several runs at once (see the module docstring); a GPU session
-        # keeps the default. A single query runs on one thread: on 2 cores it gained nothing
-        # from a second one.
+        # One CPU thread per run, several runs at once (see the module docstring; on a GPU the
+        # runs go one after another, `encode`). A single query runs on one thread: on 2 cores it
+        # gained nothing from a second one.
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         # Spinning threads burn the other core while waiting; on a busy machine that made

@@ -135,6 +135,10 @@ def test_checkpoints_refuse_other_vectors_and_damaged_files(tmp_path: Path) -> N
     assert kept.load("d1", texts, 4) is None and kept.kept() == 0
     kept.save("d2", texts, np.ones((2, 4), np.float32))
     kept.discard(["d2"])
+    assert kept.kept() == 0
+    kept._path("d3", texts).write_bytes(b"")  # a power loss before the data reached the disk
+    assert kept.load("d3", texts, 4) is None
+    kept.clear()
     assert not (tmp_path / "cp").exists()
 
 

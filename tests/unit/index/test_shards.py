@@ -38,3 +38,35 @@ def test_the_cli_refuses_shards_for_a_folder_index(tmp_path, monkeypatch, capsys
     monkeypatch.delenv("POLICYQA_DATABASE_URL", raising=False)
     assert main(["index", str(tmp_path), "--index", str(tmp_path / "idx"), "--shard", "1/2"]) == 2
     assert "PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)])
+def test_a_report_moved_between_shards_ends_at_its_new_path_whichever_shard_runs_first(tmp_path, order):
+    import shutil
+
+    from rag.config import Settings
+    from rag.index.folder.store import FolderIndex
+    from rag.model.hashing import HashEmbedder
+    from tests.conftest import ROOT
+
+    sources = sorted((ROOT / "tests" / "data" / "distractors").glob("*.txt"))[:3]
+    folder = tmp_path / "reports"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+    moved = next(s for s in sources if Shard(1, 2).holds(f"a/{s.name}") != Shard(1, 2).holds(f"b/{s.name}"))
+    for source in sources:
+        shutil.copy(source, folder / "a" / source.name)
+    index = FolderIndex.create(tmp_path / "idx", settings=Settings(model="hash-ngram-64"), embedder=HashEmbedder(64))
+    for number in order:
+        index.add([folder], shard=Shard(number, 2))
+    before = {d: index._origins[d] for d in index.documents}
+
+    (folder / "a" / moved.name).rename(folder / "b" / moved.name)
+    summaries = [index.add([folder], shard=Shard(number, 2)) for number in order]
+    after = index._origins
+    assert set(after) == set(before)  # nothing lost, nothing doubled
+    # When the old path's shard runs first it sees a deleted file and drops the report, which the new
+    # path's shard then adds again (its vectors from the checkpoints): at most once, whichever order.
+    assert sum(s.removed for s in summaries) <= 1 and sum(s.added for s in summaries) == sum(s.removed for s in summaries)
+    (doc_id,) = [d for d, o in before.items() if any(p.endswith(f"a/{moved.name}") for _, p in o)]
+    assert [p for _, p in after[doc_id]] == [str((folder / "b" / moved.name).resolve())]

@@ -63,7 +63,7 @@ def test_onnx_matches_pytorch_in_order(tiny, tmp_path):
     expected = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     assert got.shape == expected.shape and got.dtype == np.float32
     assert np.all(np.sum(got * expected, axis=1) > 0.99999)
-    assert np.array_equal(encoder.encode(TEXTS * 3)[: len(TEXTS)], got)  # batch company changes nothing
+    assert np.allclose(encoder.encode(TEXTS * 3)[: len(TEXTS)], got, atol=1e-6)  # batch company changes nothing
     assert not encoder.on_gpu
 
 
