@@ -8,7 +8,7 @@ received and streams a scripted reply in small pieces; everything after it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,34 @@ from rag.answer.llm.stream import stream_llm_answer
 from rag.index.filters import Filters
 from rag.model.hashing import HashEmbedder
 from rag.types import Answer, Chunk, Document, DocumentMeta, Hit, ReportCard, Turn
+
+
+class CountingEmbedder:
+    """HashEmbedder that records every text it embeds (to prove what was re-embedded) and, with
+    `stop_at`, dies at that embed_passages call (a kill in the middle of an index run)."""
+
+    def __init__(self, dim: int = 64, name: str | None = None, stop_at: int | None = None) -> None:
+        self._inner = HashEmbedder(dim)
+        self.name = name or self._inner.name
+        self.dim = dim
+        self.stop_at = stop_at
+        self.calls = 0
+        self.texts: list[str] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.stop_at is not None and self.calls >= self.stop_at:
+            raise Interrupted(f"killed at call {self.calls}")
+        self.texts.extend(texts)
+        return self._inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._inner.embed_query(text)
+
+
+class Interrupted(Exception):
+    """What `CountingEmbedder(stop_at=n)` raises."""
+
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt"
 TITLE = "苏州市科技局2024年度法治政府建设情况报告"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,34 +15,10 @@ from rag.index.folder.persist import build_index, load_index
 from rag.index.passages import passage_text
 from rag.model.hashing import HashEmbedder
 from tests.conftest import ROOT
+from tests.fakes import CountingEmbedder, Interrupted
 
 DISTRACTORS = ROOT / "tests" / "data" / "distractors"
 SAMPLE = ROOT / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt"
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StoppingEmbedder:
-    """HashEmbedder that records what it embeds and dies at call `stop_at` (a kill mid-run)."""
-
-    def __init__(self, stop_at: int | None = None) -> None:
-        self._inner = HashEmbedder(64)
-        self.name, self.dim = self._inner.name, 64
-        self.stop_at = stop_at
-        self.calls = 0
-        self.texts: list[str] = []
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        if self.stop_at is not None and self.calls >= self.stop_at:
-            raise Interrupted(f"killed at call {self.calls}")
-        self.texts.extend(texts)
-        return self._inner.embed_passages(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._inner.embed_query(text)
 
 
 @pytest.fixture
@@ -62,7 +37,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prepare_module, "EMBED_STEP", 4)
 
 
-def _build(corpus: Path, index_dir: Path, embedder: StoppingEmbedder, **kw: object):
+def _build(corpus: Path, index_dir: Path, embedder: CountingEmbedder, **kw: object):
     return build_index([corpus], index_dir, embedder=embedder, settings=Settings(model=embedder.name), **kw)  # type: ignore[arg-type]
 
 
@@ -75,10 +50,10 @@ def _state(index_dir: Path) -> tuple:
 def test_a_killed_update_resumes_and_equals_an_uninterrupted_build(
     corpus: Path, tmp_path: Path, share: float, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    whole = StoppingEmbedder()
+    whole = CountingEmbedder()
     _build(corpus, tmp_path / "whole", whole)
 
-    killed = StoppingEmbedder(stop_at=max(3, round(whole.calls * share)))  # a kill that far into the run
+    killed = CountingEmbedder(stop_at=max(3, round(whole.calls * share)))  # a kill that far into the run
     with pytest.raises(Interrupted):
         _build(corpus, tmp_path / "idx", killed)
     assert not (tmp_path / "idx" / "CURRENT").exists()  # nothing published half-way
@@ -86,7 +61,7 @@ def test_a_killed_update_resumes_and_equals_an_uninterrupted_build(
     kept = len(kept_ids)
     assert kept >= 1
 
-    again = StoppingEmbedder()
+    again = CountingEmbedder()
     idx = _build(corpus, tmp_path / "idx", again, progress=True)
     assert f"resuming: {kept} of {len(idx.documents)} reports already embedded" in capsys.readouterr().err
     assert idx.last_summary.resumed == kept and idx.last_summary.added == len(idx.documents)
@@ -101,10 +76,10 @@ def test_a_killed_update_resumes_and_equals_an_uninterrupted_build(
 
 
 def test_a_killed_rebuild_keeps_the_published_index(corpus: Path, tmp_path: Path) -> None:
-    _build(corpus, tmp_path / "idx", StoppingEmbedder())
+    _build(corpus, tmp_path / "idx", CountingEmbedder())
     before = _state(tmp_path / "idx")
     with pytest.raises(Interrupted):
-        _build(corpus, tmp_path / "idx", StoppingEmbedder(stop_at=3), rebuild=True)
+        _build(corpus, tmp_path / "idx", CountingEmbedder(stop_at=3), rebuild=True)
     after = _state(tmp_path / "idx")
     assert after[0] == before[0] and after[1] == before[1] and np.array_equal(after[2], before[2])
 
@@ -116,7 +91,7 @@ def test_a_passage_repeated_across_reports_is_embedded_once(tmp_path: Path) -> N
     for i in range(3):  # three editions under one title: the first section's passage is the same in all
         (folder / str(i)).mkdir()
         (folder / str(i) / "科技局工作报告.txt").write_text(f"{shared}二、第{i}部分\n本部分第{i}项工作完成。\n", encoding="utf-8")
-    embedder = StoppingEmbedder()
+    embedder = CountingEmbedder()
     idx = _build(folder, tmp_path / "idx", embedder)
     assert len(idx.chunks) > len(embedder.texts) == len(set(embedder.texts))
     assert idx.last_summary.embedded == len(embedder.texts)
@@ -145,5 +120,5 @@ def test_checkpoints_refuse_other_vectors_and_damaged_files(tmp_path: Path) -> N
 def test_a_completed_build_forgets_the_checkpoints_of_reports_removed_meanwhile(corpus: Path, tmp_path: Path) -> None:
     # what a killed run leaves for a report whose file was deleted before the next run
     Checkpoints(tmp_path / "idx" / ".partial", lambda: "x").save("0123456789abcdef", ["已删除的报告"], np.ones((1, 64), np.float32))
-    _build(corpus, tmp_path / "idx", StoppingEmbedder())
+    _build(corpus, tmp_path / "idx", CountingEmbedder())
     assert not (tmp_path / "idx" / ".partial").exists()

@@ -22,32 +22,13 @@ from rag.index.folder.bm25 import KeywordIndex
 from rag.index.folder.persist import build_index, load_index
 from rag.index.folder.store import FolderIndex as Index
 from rag.index.passages import passage_text
-from rag.model.hashing import HashEmbedder
 from rag.retrieve.hybrid import search
 from tests.conftest import ROOT
+from tests.fakes import CountingEmbedder
 
 DISTRACTORS = ROOT / "tests" / "data" / "distractors"
 SAMPLE = ROOT / "data" / "reports" / "suzhou-kjj-2024-fzzf.txt"
 REPORTS = ["suzhou-kjj-2023-fzzf.txt", "wuxi-kjj-2024-fzzf.txt", "changzhou-jyj-2023-fzzf.txt"]
-
-
-class CountingEmbedder:
-    """HashEmbedder that records every text it embeds (to prove what was re-embedded)."""
-
-    def __init__(self, dim: int = 64, name: str | None = None) -> None:
-        self._inner = HashEmbedder(dim)
-        self.name = name or self._inner.name
-        self.dim = dim
-        self.calls = 0
-        self.texts: list[str] = []
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        self.texts.extend(texts)
-        return self._inner.embed_passages(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._inner.embed_query(text)
 
 
 @pytest.fixture
