@@ -69,7 +69,7 @@ eval: install
 	$(BIN)/policyqa eval --gold evals/gold/seed-dev.jsonl --docs data/reports/suzhou-kjj-2024-fzzf.txt --out evals/out/dev
 
 # The real development corpus (106 reports) beside the sample: a portal. The index is kept in
-# index/portal and updated incrementally (the first build embeds 8.5k chunks, ~15 min here).
+# index/portal and updated incrementally (the first build embeds 8.5k chunks, ~6 min here).
 eval-real: install
 	$(BIN)/policyqa index evals/real/corpus data/reports/suzhou-kjj-2024-fzzf.txt --index index/portal
 	$(BIN)/policyqa eval --gold evals/gold/real-dev.jsonl --index index/portal --out evals/out/real --system both
